@@ -1,0 +1,184 @@
+"""The cost model, in Python: the reference the workbook's formulas must match.
+
+Per provider p and scenario s at base volume V tokens a month::
+
+    overhead(s)  = (1 + retry) * (1 + guardrail) * (1 - cache_hit)
+    blended(p,s) = share * input_rate + (1 - share) * output_rate   # $ per 1M
+    cost(p,s,V)  = V / 1e6 * overhead(s) * blended(p,s) + fixed + egress
+
+Cost is computed the way the methodology states it (input tokens and output
+tokens priced separately); the blended rate is the same line's slope. Nothing
+here reads the workbook: :mod:`generator.verify` feeds it the workbook's inputs
+and compares.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .pricebook import FIXED, PER_TOKEN, Book, Provider, Scenario  # noqa: F401
+
+TOKENS_PER_MILLION = 1_000_000
+
+ELIGIBLE = "eligible"
+NO_CROSSOVER = "never crosses"
+FIXED_ALWAYS_CHEAPER = "fixed always cheaper"
+CROSSES = "crosses"
+
+
+def overhead(s: Scenario) -> float:
+    """Net token multiplier of retries, guardrail calls and cache hits."""
+    return (1 + s.retry_rate) * (1 + s.guardrail_rate) * (1 - s.cache_hit_rate)
+
+
+def blended_rate(p: Provider, share: float) -> float:
+    """$ per 1M effective tokens at input share ``share``."""
+    return share * p.input_rate + (1 - share) * p.output_rate
+
+
+def effective_tokens(s: Scenario, volume: float) -> float:
+    return volume * overhead(s)
+
+
+def monthly_cost(
+    p: Provider, s: Scenario, volume: float, share: float | None = None
+) -> float:
+    """Monthly cost in $ of ``volume`` base tokens (input share ``share``)."""
+    share = s.input_share if share is None else share
+    effective = effective_tokens(s, volume)
+    input_tokens = effective * share
+    output_tokens = effective * (1 - share)
+    return (
+        input_tokens / TOKENS_PER_MILLION * p.input_rate
+        + output_tokens / TOKENS_PER_MILLION * p.output_rate
+        + p.fixed_monthly
+        + p.egress_monthly
+    )
+
+
+def fixed_part(p: Provider) -> float:
+    return p.fixed_monthly + p.egress_monthly
+
+
+def eligibility(p: Provider, s: Scenario) -> tuple[bool, str]:
+    """Whether ``p`` passes the gates of ``s``, and the reason when it does not.
+
+    A gate that is set fails a row whose value is unknown.
+    """
+    reasons: list[str] = []
+    if s.min_quality_tier is not None:
+        if p.quality_tier is None:
+            reasons.append("quality tier unknown")
+        elif p.quality_tier < s.min_quality_tier:
+            reasons.append("quality tier below minimum")
+    if s.min_sla is not None:
+        if p.sla is None:
+            reasons.append("SLA unknown")
+        elif p.sla < s.min_sla:
+            reasons.append("SLA below minimum")
+    if s.max_latency_ms is not None:
+        if p.latency_ms is None:
+            reasons.append("latency unknown")
+        elif p.latency_ms > s.max_latency_ms:
+            reasons.append("latency above maximum")
+    if reasons:
+        return False, "; ".join(reasons)
+    return True, ELIGIBLE
+
+
+def ranks(costs: list[float], eligible: list[bool]) -> list[int | None]:
+    """Rank eligible rows by ascending cost (1 = cheapest); ties keep order."""
+    out: list[int | None] = []
+    for i, (cost, ok) in enumerate(zip(costs, eligible)):
+        if not ok:
+            out.append(None)
+            continue
+        below = sum(1 for c, e in zip(costs, eligible) if e and c < cost)
+        ties_before = sum(1 for c, e in zip(costs[:i], eligible[:i]) if e and c == cost)
+        out.append(1 + below + ties_before)
+    return out
+
+
+def order(costs: list[float], eligible: list[bool]) -> list[int]:
+    """Row indexes in ranking order: eligible by rank, then ineligible rows."""
+    rank = ranks(costs, eligible)
+    ranked = sorted((r, i) for i, r in enumerate(rank) if r is not None)
+    return [i for _, i in ranked] + [i for i, r in enumerate(rank) if r is None]
+
+
+@dataclass(frozen=True)
+class Breakeven:
+    """Where the cost lines of a fixed row and a per-token row cross."""
+
+    status: str  # CROSSES, NO_CROSSOVER or FIXED_ALWAYS_CHEAPER
+    volume: float | None  # base tokens a month; None unless status is CROSSES
+
+
+def breakeven(fixed: Provider, token: Provider, s: Scenario) -> Breakeven:
+    """Closed-form crossing of two cost lines under the profile of ``s``.
+
+    cost = V * slope + intercept for each row; they cross at
+    V = (intercept_f - intercept_t) / (slope_t - slope_f). When the per-token
+    line is not steeper, the lines never cross at a positive volume; when the
+    fixed row is not dearer at zero volume, it is cheaper at every volume.
+    """
+    slope_f = overhead(s) * blended_rate(fixed, s.input_share) / TOKENS_PER_MILLION
+    slope_t = overhead(s) * blended_rate(token, s.input_share) / TOKENS_PER_MILLION
+    gap = fixed_part(fixed) - fixed_part(token)
+    steeper = slope_t - slope_f
+    if steeper <= 0:
+        if gap <= 0:
+            return Breakeven(FIXED_ALWAYS_CHEAPER, None)
+        return Breakeven(NO_CROSSOVER, None)
+    if gap <= 0:
+        return Breakeven(FIXED_ALWAYS_CHEAPER, None)
+    return Breakeven(CROSSES, gap / steeper)
+
+
+def switch_share(
+    current: Provider, other: Provider, s: Scenario
+) -> float | None:
+    """Input share at which ``other`` costs the same as ``current``, or None.
+
+    Cost at base volume is linear in the share x: A + B * x with
+    A = K * output_rate + fixed and B = K * (input_rate - output_rate),
+    K = base_tokens * overhead / 1e6.
+    """
+    k = s.base_tokens * overhead(s) / TOKENS_PER_MILLION
+    a_c = k * current.output_rate + fixed_part(current)
+    b_c = k * (current.input_rate - current.output_rate)
+    a_o = k * other.output_rate + fixed_part(other)
+    b_o = k * (other.input_rate - other.output_rate)
+    if b_o == b_c:
+        return None
+    x = (a_c - a_o) / (b_o - b_c)
+    return x if 0 <= x <= 1 else None
+
+
+def forecast_volume(s: Scenario, month: int) -> float:
+    """Base tokens in month ``month`` (0-based) with compound growth."""
+    return s.base_tokens * (1 + s.growth_rate) ** month
+
+
+def forecast_costs(p: Provider, s: Scenario, months: int) -> list[float]:
+    return [monthly_cost(p, s, forecast_volume(s, k)) for k in range(months)]
+
+
+def crossover_volumes(book: Book) -> list[float]:
+    """Log-spaced volumes from crossover_min_tokens to crossover_max_tokens."""
+    lo, hi, n = book.crossover_min_tokens, book.crossover_max_tokens, book.crossover_points
+    ratio = hi / lo
+    return [lo * ratio ** (i / (n - 1)) for i in range(n)]
+
+
+def multiplier(p: Provider, s: Scenario, base: Scenario) -> float | None:
+    """Cost in ``s`` over cost in the baseline; None when the baseline is 0."""
+    denominator = monthly_cost(p, base, base.base_tokens)
+    if denominator == 0:
+        return None
+    return monthly_cost(p, s, s.base_tokens) / denominator
+
+
+def is_close(a: float, b: float, rel: float = 1e-9) -> bool:
+    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)

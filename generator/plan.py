@@ -1,0 +1,155 @@
+"""The workbook as data: every cell, its formula, its value and its style.
+
+:mod:`generator.layout` fills a :class:`Plan` from a :class:`~generator.pricebook.Book`;
+:mod:`generator.writer` turns a plan into an .xlsx file with XlsxWriter; and
+:mod:`generator.verify` rebuilds the plan from a workbook's own inputs to know
+which formula and which value every cell should hold. One plan, three users:
+the writer and the verifier cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+INPUT = "input"
+LABEL = "label"
+FORMULA = "formula"
+
+
+class NA:
+    """The value of a formula that deliberately gives #N/A (a chart gap)."""
+
+    def __repr__(self) -> str:
+        return "#N/A"
+
+
+NA_VALUE = NA()
+
+
+@dataclass(slots=True)
+class Cell:
+    kind: str  # INPUT, LABEL or FORMULA
+    value: Any  # input value, label text, or the model's result of the formula
+    style: str
+    formula: str | None = None  # without the leading '='
+    name: str | None = None
+
+
+@dataclass
+class Validation:
+    first_row: int
+    first_col: int
+    last_row: int
+    last_col: int
+    options: dict[str, Any]
+
+
+@dataclass
+class Chart:
+    """A native chart: XlsxWriter options, placed on ``sheet`` at ``anchor``."""
+
+    sheet: str
+    anchor: str
+    type: dict[str, Any]
+    series: list[dict[str, Any]]
+    options: dict[str, Any] = field(default_factory=dict)
+    # (sheet, first_row, col, last_row) of every value range, for the log-axis
+    # check: no zero or negative point may reach a logarithmic axis.
+    log_value_ranges: list[tuple[str, int, int, int]] = field(default_factory=list)
+
+
+@dataclass
+class SheetPlan:
+    title: str
+    cells: dict[tuple[int, int], Cell] = field(default_factory=dict)
+    widths: dict[int, float] = field(default_factory=dict)
+    freeze: tuple[int, int] | None = None
+    validations: list[Validation] = field(default_factory=list)
+    colour_scales: list[tuple[int, int, int, int]] = field(default_factory=list)
+    hidden: bool = False
+    tab_colour: str | None = None
+
+    def put(self, row: int, col: int, cell: Cell) -> Cell:
+        self.cells[(row, col)] = cell
+        return cell
+
+    def input(
+        self,
+        row: int,
+        col: int,
+        value: Any,
+        style: str,
+        name: str | None = None,
+    ) -> Cell:
+        return self.put(row, col, Cell(INPUT, value, style, None, name))
+
+    def label(self, row: int, col: int, text: str, style: str = "label") -> Cell:
+        return self.put(row, col, Cell(LABEL, text, style))
+
+    def formula(
+        self,
+        row: int,
+        col: int,
+        formula: str,
+        value: Any,
+        style: str,
+        name: str | None = None,
+    ) -> Cell:
+        return self.put(row, col, Cell(FORMULA, value, style, formula, name))
+
+
+@dataclass
+class Plan:
+    sheets: list[SheetPlan]
+    charts: list[Chart] = field(default_factory=list)
+    properties: dict[str, str] = field(default_factory=dict)
+    header: str = ""
+
+    def sheet(self, title: str) -> SheetPlan:
+        for sheet in self.sheets:
+            if sheet.title == title:
+                return sheet
+        raise KeyError(title)
+
+    def names(self) -> dict[str, tuple[str, int, int]]:
+        """Every defined name -> (sheet title, row, col)."""
+        out: dict[str, tuple[str, int, int]] = {}
+        for sheet in self.sheets:
+            for (row, col), cell in sheet.cells.items():
+                if cell.name:
+                    out[cell.name] = (sheet.title, row, col)
+        return out
+
+    def cell(self, name: str) -> Cell:
+        title, row, col = self.names()[name]
+        return self.sheet(title).cells[(row, col)]
+
+
+def a1(row: int, col: int, row_abs: bool = False, col_abs: bool = False) -> str:
+    """Zero-based (row, col) -> 'B7' style reference."""
+    return xl_rowcol_to_cell(row, col, row_abs, col_abs)
+
+
+def quote_sheet(title: str) -> str:
+    """A sheet title as it must appear in a formula reference."""
+    if title.replace("_", "").isalnum() and not title[0].isdigit():
+        return title
+    return "'" + title.replace("'", "''") + "'"
+
+
+def ref(
+    title: str, row: int, col: int, row_abs: bool = False, col_abs: bool = False
+) -> str:
+    return f"{quote_sheet(title)}!{a1(row, col, row_abs, col_abs)}"
+
+
+def area(
+    title: str | None, first_row: int, col: int, last_row: int, last_col: int | None = None
+) -> str:
+    """An absolute range such as Costs!$K$7:$K$17 (``title`` None: same sheet)."""
+    last_col = col if last_col is None else last_col
+    text = f"{a1(first_row, col, True, True)}:{a1(last_row, last_col, True, True)}"
+    return f"{quote_sheet(title)}!{text}" if title else text

@@ -1,0 +1,83 @@
+"""Terminal tables of the model's results (``infercost show``)."""
+
+from __future__ import annotations
+
+from . import model as m
+from .pricebook import Book
+
+
+def _table(headings: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [len(h) for h in headings]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    out = [line(headings), line(["-" * w for w in widths])]
+    out += [line(row) for row in rows]
+    return "\n".join(out)
+
+
+def money(value: float) -> str:
+    return f"${value:,.4f}" if abs(value) < 100 else f"${value:,.2f}"
+
+
+def render_show(book: Book) -> str:
+    """Rankings per scenario, multipliers and break-evens as plain text."""
+    date = book.price_date.isoformat() if book.price_date else "undated"
+    parts = [f"{book.name} (prices of {date}; {len(book.providers)} providers)"]
+    base = book.baseline
+    for s in book.scenarios:
+        costs = [m.monthly_cost(p, s, s.base_tokens) for p in book.providers]
+        elig = [m.eligibility(p, s) for p in book.providers]
+        ok = [e for e, _ in elig]
+        rank = m.ranks(costs, ok)
+        rows = []
+        for i in m.order(costs, ok):
+            p = book.providers[i]
+            rows.append([str(rank[i]) if rank[i] else "-", p.id, p.label, p.pricing,
+                         money(costs[i]), elig[i][1]])
+        parts.append(
+            f"\n{s.label} ({s.id}): {s.base_tokens:,.0f} tokens / month, input share "
+            f"{s.input_share:g}, overhead {m.overhead(s):.6f}\n"
+            + _table(["rank", "id", "provider", "pricing", "$ / month", "status"],
+                     rows, {0, 4})
+        )
+    if len(book.scenarios) > 1:
+        rows = []
+        for p in book.providers:
+            row = [p.id]
+            for s in book.scenarios[1:]:
+                mult = m.multiplier(p, s, base)
+                row.append("n/a" if mult is None else f"{mult:.2f}x")
+            rows.append(row)
+        parts.append(
+            f"\nMultipliers (cost / cost in {base.id})\n"
+            + _table(["id"] + [s.id for s in book.scenarios[1:]], rows,
+                     set(range(1, len(book.scenarios))))
+        )
+    fixed = [p for p in book.providers if p.is_fixed]
+    tokens = [p for p in book.providers if not p.is_fixed]
+    pairs = book.breakeven_pairs or [(f.id, t.id) for f in fixed for t in tokens]
+    if pairs:
+        rows = []
+        for fixed_id, token_id in pairs:
+            f, t = book.provider(fixed_id), book.provider(token_id)
+            row = [fixed_id, token_id]
+            for s in book.scenarios:
+                be = m.breakeven(f, t, s)
+                row.append(f"{be.volume:,.0f}" if be.volume is not None else be.status)
+            rows.append(row)
+        parts.append(
+            "\nBreak-even volumes (base tokens / month, under each scenario's "
+            "profile)\n"
+            + _table(["fixed row", "per-token row"] + [s.id for s in book.scenarios],
+                     rows, set(range(2, 2 + len(book.scenarios))))
+        )
+    else:
+        parts.append("\nNo fixed-cost rows: no break-even to show.")
+    return "\n".join(parts)
