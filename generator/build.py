@@ -31,5 +31,11 @@ def build_workbook(pricebooks: list[Path], out: Path) -> BuildReport:
 def write_book(book: Book, out: Path) -> BuildReport:
     plan = build_plan(book)
     write_plan(plan, out)
-    return BuildReport(out, len(book.providers), len(book.scenarios),
-                       len(plan.sheets), len(plan.charts), list(book.warnings))
+    return BuildReport(
+        out,
+        len(book.providers),
+        len(book.scenarios),
+        len(plan.sheets),
+        len(plan.charts),
+        list(book.warnings),
+    )

@@ -70,8 +70,12 @@ def _default_out(pricebooks: list[Path]) -> Path:
 
 @main.command()
 @click.argument("pricebooks", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path),
-              help="Workbook to write (default: out/<first pricebook's name>.xlsx).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Workbook to write (default: out/<first pricebook's name>.xlsx).",
+)
 def build(pricebooks: tuple[Path, ...], output: Path | None) -> None:
     """Build the cost workbook from PRICEBOOKS (YAML files, merged in order).
 
@@ -91,8 +95,14 @@ def build(pricebooks: tuple[Path, ...], output: Path | None) -> None:
     report = build_workbook(paths, out)
     for warning in report.warnings:
         log.warning("warning: %s", warning)
-    log.info("wrote %s: %d providers, %d scenarios, %d sheets, %d charts",
-             out, report.providers, report.scenarios, report.sheets, report.charts)
+    log.info(
+        "wrote %s: %d providers, %d scenarios, %d sheets, %d charts",
+        out,
+        report.providers,
+        report.scenarios,
+        report.sheets,
+        report.charts,
+    )
 
 
 @main.command()
@@ -110,6 +120,59 @@ def show(pricebooks: tuple[Path, ...]) -> None:
     for warning in book.warnings:
         log.warning("warning: %s", warning)
     click.echo(render_show(book))
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(path_type=Path))
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "libreoffice", "gnumeric", "cached"]),
+    default="auto",
+    show_default=True,
+    help="Who computes the formulas: LibreOffice or Gnumeric recalculate "
+    "a private copy; 'cached' takes the values saved in the file (as "
+    "Excel saved them). auto: LibreOffice, else Gnumeric, else cached.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--tolerance",
+    type=float,
+    default=1e-9,
+    show_default=True,
+    help="Relative tolerance for comparing numbers.",
+)
+@click.option(
+    "--timeout",
+    type=float,
+    default=600,
+    show_default=True,
+    help="Seconds the engine may take.",
+)
+def verify(
+    workbook: Path, engine: str, as_json: bool, tolerance: float, timeout: float
+) -> None:
+    """Check that WORKBOOK's formulas still compute the model.
+
+    Reads the inputs from the workbook as they stand (edited or not),
+    recomputes every output in Python, compares each formula with the one
+    infercost writes, each defined name with its cell, and each result with
+    a real engine's. Exit status 0 when all agree, 1 on any mismatch, 2 when
+    the file is not an infercost workbook.
+
+    \b
+      infercost verify out/2026-02-21.xlsx
+      infercost verify --engine gnumeric --json edited.xlsx
+    """
+    import json
+
+    from .verify import render, verify_workbook
+
+    result = verify_workbook(workbook, engine, tolerance, timeout)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo(render(result))
+    sys.exit(result.exit_code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,10 +33,24 @@ FORECAST = "Forecast"
 SENSITIVITY = "Sensitivity"
 CHECKS = "Checks"
 NOTES = "Notes"
+METADATA = "_infercost"
 SHEETS = (
-    SUMMARY, INPUTS, PRICEBOOK, COSTS, RANKING, MULTIPLIERS, BREAKEVEN,
-    FORECAST, SENSITIVITY, CHECKS, NOTES,
+    SUMMARY,
+    INPUTS,
+    PRICEBOOK,
+    COSTS,
+    RANKING,
+    MULTIPLIERS,
+    BREAKEVEN,
+    FORECAST,
+    SENSITIVITY,
+    CHECKS,
+    NOTES,
+    METADATA,
 )
+#: Marks a workbook as made by infercost, in cell A2 of the metadata sheet.
+WORKBOOK_MARK = "infercost-workbook 1"
+CHUNK = 30000
 
 STAY = "stay on pay-per-token"
 EVALUATE = "evaluate fixed-cost infrastructure now"
@@ -77,24 +91,65 @@ PB_FIRST = 4  # first provider row on the Pricebook sheet (0-based)
 
 #: Provider inputs that carry a defined name ``<field>_<provider>``.
 PROVIDER_INPUTS = (
-    "input_rate", "output_rate", "fixed_monthly", "egress_monthly",
-    "quality_tier", "sla", "latency_ms",
+    "input_rate",
+    "output_rate",
+    "fixed_monthly",
+    "egress_monthly",
+    "quality_tier",
+    "sla",
+    "latency_ms",
 )
 
 # Costs sheet: one block a scenario.
-(C_ID, C_LABEL, C_PRICING, C_BLENDED, C_INCOST, C_OUTCOST, C_FIXED, C_EGRESS,
- C_COST, C_TIER, C_SLA, C_LAT, C_ELIG, C_REASON, C_KEY, C_RANK, C_ORDER,
- C_TOKENKEY) = range(18)
+(
+    C_ID,
+    C_LABEL,
+    C_PRICING,
+    C_BLENDED,
+    C_INCOST,
+    C_OUTCOST,
+    C_FIXED,
+    C_EGRESS,
+    C_COST,
+    C_TIER,
+    C_SLA,
+    C_LAT,
+    C_ELIG,
+    C_REASON,
+    C_KEY,
+    C_RANK,
+    C_ORDER,
+    C_TOKENKEY,
+) = range(18)
 COSTS_HEADINGS = (
-    "Id", "Provider", "Pricing", "Blended rate ($ / 1M tokens)",
-    "Input cost ($ / month)", "Output cost ($ / month)", "Fixed ($ / month)",
-    "Egress ($ / month)", "Monthly cost ($)", "Tier gate (1 = pass)",
-    "SLA gate (1 = pass)", "Latency gate (1 = pass)", "Eligible (1 = yes)",
-    "Reason", "Rank key ($, eligible)", "Rank", "Ranking position",
+    "Id",
+    "Provider",
+    "Pricing",
+    "Blended rate ($ / 1M tokens)",
+    "Input cost ($ / month)",
+    "Output cost ($ / month)",
+    "Fixed ($ / month)",
+    "Egress ($ / month)",
+    "Monthly cost ($)",
+    "Tier gate (1 = pass)",
+    "SLA gate (1 = pass)",
+    "Latency gate (1 = pass)",
+    "Eligible (1 = yes)",
+    "Reason",
+    "Rank key ($, eligible)",
+    "Rank",
+    "Ranking position",
     "Per-token key ($, eligible)",
 )
-SCEN_ROWS = ("overhead", "effective_tokens", "input_tokens", "output_tokens",
-             "eligible_count", "cheapest_token_cost", "cheapest_token_row")
+SCEN_ROWS = (
+    "overhead",
+    "effective_tokens",
+    "input_tokens",
+    "output_tokens",
+    "eligible_count",
+    "cheapest_token_cost",
+    "cheapest_token_row",
+)
 
 
 @dataclass
@@ -160,6 +215,7 @@ class Layout:
         self.checks()
         self.summary()
         self.notes()
+        self.metadata()
         book = self.book
         date = book.price_date.isoformat() if book.price_date else "undated"
         self.plan.header = f"{book.name} (prices of {date})"
@@ -173,8 +229,9 @@ class Layout:
     def inputs(self) -> None:
         sh = self.sheet(INPUTS)
         sh.label(0, 0, "Inputs: workload assumptions", "title")
-        sh.label(1, 0, "Edit the blue cells; every other sheet follows by formulas.",
-                 "note")
+        sh.label(
+            1, 0, "Edit the blue cells; every other sheet follows by formulas.", "note"
+        )
         sh.label(2, 0, "Input", "input:text")
         sh.label(2, 1, "typed assumption (blue on pale yellow)", "note")
         sh.label(3, 0, "Formula", "calc:text")
@@ -194,8 +251,14 @@ class Layout:
             cells: dict[str, tuple[int, int]] = {}
             for i, (field, _, _, style) in enumerate(SCENARIO_FIELDS):
                 row = top + 3 + i
-                sh.input(row, col, getattr(s, field), style,
-                         self.name(f"{field}_{s.id}", f"scenario '{s.id}'"))
+                sh.input(
+                    row,
+                    col,
+                    getattr(s, field),
+                    style,
+                    self.name(f"{field}_{s.id}", f"scenario '{s.id}'"),
+                    ("scenario", s.id, field),
+                )
                 cells[field] = (row, col)
             self.scen_cells[s.id] = cells
         for i, (_, heading, unit, _) in enumerate(SCENARIO_FIELDS):
@@ -204,96 +267,227 @@ class Layout:
         last_scen_row = top + 3 + len(SCENARIO_FIELDS) - 1
         last_col = 1 + len(self.scenarios)
         rows = {f: top + 3 + i for i, (f, *_) in enumerate(SCENARIO_FIELDS)}
-        share = {"validate": "decimal", "criteria": "between", "minimum": 0,
-                 "maximum": 1, "input_title": "A share",
-                 "input_message": "A fraction from 0 to 1 (75% = 0.75).",
-                 "error_message": "Enter a fraction from 0 to 1."}
-        for field in ("input_share", "retry_rate", "guardrail_rate", "cache_hit_rate",
-                      "min_sla"):
-            sh.validations.append(Validation(rows[field], 2, rows[field], last_col,
-                                             {**share, "ignore_blank": True}))
-        sh.validations.append(Validation(
-            rows["base_tokens"], 2, rows["base_tokens"], last_col,
-            {"validate": "decimal", "criteria": ">", "value": 0,
-             "input_title": "Tokens a month",
-             "input_message": "Base tokens per month before overheads (> 0).",
-             "error_message": "Enter a volume above 0."}))
-        sh.validations.append(Validation(
-            rows["min_quality_tier"], 2, rows["min_quality_tier"], last_col,
-            {"validate": "integer", "criteria": "between", "minimum": 1, "maximum": 5,
-             "ignore_blank": True, "input_title": "Quality gate",
-             "input_message": "Whole number 1-5; leave empty for no gate.",
-             "error_message": "Enter a whole number from 1 to 5."}))
-        sh.validations.append(Validation(
-            rows["max_latency_ms"], 2, rows["max_latency_ms"], last_col,
-            {"validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True,
-             "input_title": "Latency gate",
-             "input_message": "Milliseconds; leave empty for no gate.",
-             "error_message": "Enter a number >= 0."}))
-        sh.validations.append(Validation(
-            rows["growth_rate"], 2, rows["growth_rate"], last_col,
-            {"validate": "decimal", "criteria": ">", "value": -1,
-             "input_title": "Monthly growth",
-             "input_message": "Month-over-month volume growth (5% = 0.05).",
-             "error_message": "Enter a number above -1 (-100%)."}))
+        share = {
+            "validate": "decimal",
+            "criteria": "between",
+            "minimum": 0,
+            "maximum": 1,
+            "input_title": "A share",
+            "input_message": "A fraction from 0 to 1 (75% = 0.75).",
+            "error_message": "Enter a fraction from 0 to 1.",
+        }
+        for field in (
+            "input_share",
+            "retry_rate",
+            "guardrail_rate",
+            "cache_hit_rate",
+            "min_sla",
+        ):
+            sh.validations.append(
+                Validation(
+                    rows[field],
+                    2,
+                    rows[field],
+                    last_col,
+                    {**share, "ignore_blank": True},
+                )
+            )
+        sh.validations.append(
+            Validation(
+                rows["base_tokens"],
+                2,
+                rows["base_tokens"],
+                last_col,
+                {
+                    "validate": "decimal",
+                    "criteria": ">",
+                    "value": 0,
+                    "input_title": "Tokens a month",
+                    "input_message": "Base tokens per month before overheads (> 0).",
+                    "error_message": "Enter a volume above 0.",
+                },
+            )
+        )
+        sh.validations.append(
+            Validation(
+                rows["min_quality_tier"],
+                2,
+                rows["min_quality_tier"],
+                last_col,
+                {
+                    "validate": "integer",
+                    "criteria": "between",
+                    "minimum": 1,
+                    "maximum": 5,
+                    "ignore_blank": True,
+                    "input_title": "Quality gate",
+                    "input_message": "Whole number 1-5; leave empty for no gate.",
+                    "error_message": "Enter a whole number from 1 to 5.",
+                },
+            )
+        )
+        sh.validations.append(
+            Validation(
+                rows["max_latency_ms"],
+                2,
+                rows["max_latency_ms"],
+                last_col,
+                {
+                    "validate": "decimal",
+                    "criteria": ">=",
+                    "value": 0,
+                    "ignore_blank": True,
+                    "input_title": "Latency gate",
+                    "input_message": "Milliseconds; leave empty for no gate.",
+                    "error_message": "Enter a number >= 0.",
+                },
+            )
+        )
+        sh.validations.append(
+            Validation(
+                rows["growth_rate"],
+                2,
+                rows["growth_rate"],
+                last_col,
+                {
+                    "validate": "decimal",
+                    "criteria": ">",
+                    "value": -1,
+                    "input_title": "Monthly growth",
+                    "input_message": "Month-over-month volume growth (5% = 0.05).",
+                    "error_message": "Enter a number above -1 (-100%).",
+                },
+            )
+        )
 
         row = last_scen_row + 2
         sh.label(row, 0, "Forecast and grids", "header")
         sh.label(row, 1, "Unit", "header")
         sh.label(row, 2, "Value", "header")
         row += 1
-        months = self.book.forecast_months
+        months = self.book.forecast_columns or self.book.forecast_months
         sh.label(row, 0, "Forecast months", "label")
         sh.label(row, 1, f"months, at most {months}", "note")
-        sh.input(row, 2, months, "input:int", self.name("forecast_months", "forecast"))
-        sh.validations.append(Validation(row, 2, row, 2, {
-            "validate": "integer", "criteria": "between", "minimum": 1,
-            "maximum": months, "input_title": "Forecast months",
-            "input_message": f"1 to {months}: the Forecast sheet has {months} "
-                             "month columns; rebuild for more.",
-            "error_message": f"Enter a whole number from 1 to {months}."}))
+        sh.input(
+            row,
+            2,
+            self.book.forecast_months,
+            "input:int",
+            self.name("forecast_months", "forecast"),
+            ("book", "forecast_months"),
+        )
+        sh.validations.append(
+            Validation(
+                row,
+                2,
+                row,
+                2,
+                {
+                    "validate": "integer",
+                    "criteria": "between",
+                    "minimum": 1,
+                    "maximum": months,
+                    "input_title": "Forecast months",
+                    "input_message": f"1 to {months}: the Forecast sheet has {months} "
+                    "month columns; rebuild for more.",
+                    "error_message": f"Enter a whole number from 1 to {months}.",
+                },
+            )
+        )
         self.forecast_months_cell = (row, 2)
         row += 1
         sh.label(row, 0, "Crossover map from", "label")
         sh.label(row, 1, "tokens / month", "note")
-        sh.input(row, 2, self.book.crossover_min_tokens, "input:tokens",
-                 self.name("crossover_min_tokens", "crossover"))
+        sh.input(
+            row,
+            2,
+            self.book.crossover_min_tokens,
+            "input:tokens",
+            self.name("crossover_min_tokens", "crossover"),
+            ("book", "crossover_min_tokens"),
+        )
         row += 1
         sh.label(row, 0, "Crossover map to", "label")
         sh.label(row, 1, "tokens / month", "note")
-        sh.input(row, 2, self.book.crossover_max_tokens, "input:tokens",
-                 self.name("crossover_max_tokens", "crossover"))
-        sh.validations.append(Validation(row - 1, 2, row, 2, {
-            "validate": "decimal", "criteria": ">", "value": 0,
-            "input_title": "Volume", "input_message": "Tokens per month (> 0).",
-            "error_message": "Enter a volume above 0."}))
+        sh.input(
+            row,
+            2,
+            self.book.crossover_max_tokens,
+            "input:tokens",
+            self.name("crossover_max_tokens", "crossover"),
+            ("book", "crossover_max_tokens"),
+        )
+        sh.validations.append(
+            Validation(
+                row - 1,
+                2,
+                row,
+                2,
+                {
+                    "validate": "decimal",
+                    "criteria": ">",
+                    "value": 0,
+                    "input_title": "Volume",
+                    "input_message": "Tokens per month (> 0).",
+                    "error_message": "Enter a volume above 0.",
+                },
+            )
+        )
         row += 1
         sh.label(row, 0, "Tokens per million", "label")
         sh.label(row, 1, "constant", "note")
-        sh.formula(row, 2, "1000000", m.TOKENS_PER_MILLION, "calc:tokens",
-                   self.name("tokens_per_million", "constants"))
+        sh.formula(
+            row,
+            2,
+            "1000000",
+            m.TOKENS_PER_MILLION,
+            "calc:tokens",
+            self.name("tokens_per_million", "constants"),
+        )
         row += 2
         sh.label(row, 0, "Sensitivity: input shares", "label")
         sh.label(row, 1, "share of tokens", "note")
         self.share_row = row
         for k, value in enumerate(self.book.input_shares):
-            sh.input(row, 2 + k, value, "input:share")
-        sh.validations.append(Validation(row, 2, row, 1 + len(self.book.input_shares),
-                                         share))
+            sh.input(row, 2 + k, value, "input:share", None, ("input_shares", k))
+        sh.validations.append(
+            Validation(row, 2, row, 1 + len(self.book.input_shares), share)
+        )
         row += 1
         sh.label(row, 0, "Sensitivity: volume factors", "label")
         sh.label(row, 1, "times base volume", "note")
         self.factor_row = row
         for k, value in enumerate(self.book.volume_factors):
-            sh.input(row, 2 + k, value, "input:factor")
-        sh.validations.append(Validation(
-            row, 2, row, 1 + len(self.book.volume_factors),
-            {"validate": "decimal", "criteria": ">", "value": 0,
-             "input_message": "Multiple of the base volume (> 0).",
-             "error_message": "Enter a number above 0."}))
-        sh.widths = {0: 30, 1: 28, **{2 + j: 16 for j in range(
-            max(len(self.scenarios), len(self.book.input_shares),
-                len(self.book.volume_factors)))}}
+            sh.input(row, 2 + k, value, "input:factor", None, ("volume_factors", k))
+        sh.validations.append(
+            Validation(
+                row,
+                2,
+                row,
+                1 + len(self.book.volume_factors),
+                {
+                    "validate": "decimal",
+                    "criteria": ">",
+                    "value": 0,
+                    "input_message": "Multiple of the base volume (> 0).",
+                    "error_message": "Enter a number above 0.",
+                },
+            )
+        )
+        sh.widths = {
+            0: 30,
+            1: 28,
+            **{
+                2 + j: 16
+                for j in range(
+                    max(
+                        len(self.scenarios),
+                        len(self.book.input_shares),
+                        len(self.book.volume_factors),
+                    )
+                )
+            },
+        }
         sh.freeze = (top + 1, 2)
 
     def scen(self, s: Scenario, field: str) -> str:
@@ -305,10 +499,16 @@ class Layout:
         book = self.book
         date = book.price_date.isoformat() if book.price_date else "undated"
         sh.label(0, 0, f"Pricebook: {book.name}", "title")
-        sh.label(1, 0, f"List prices read on {date}, in {book.currency}. Files: "
-                 + ", ".join(book.files), "note")
-        sh.label(2, 0, "Rates are $ per million tokens; blue cells may be edited.",
-                 "note")
+        sh.label(
+            1,
+            0,
+            f"List prices read on {date}, in {book.currency}. Files: "
+            + ", ".join(book.files),
+            "note",
+        )
+        sh.label(
+            2, 0, "Rates are $ per million tokens; blue cells may be edited.", "note"
+        )
         for col, (_, heading, _) in enumerate(PRICEBOOK_COLUMNS):
             sh.label(PB_FIRST - 1, col, heading, "header")
         for i, p in enumerate(self.providers):
@@ -316,8 +516,14 @@ class Layout:
             for col, (field, _, style) in enumerate(PRICEBOOK_COLUMNS):
                 value = getattr(p, field)
                 if field in PROVIDER_INPUTS:
-                    sh.input(row, col, value, style,
-                             self.name(f"{field}_{p.id}", f"provider '{p.id}'"))
+                    sh.input(
+                        row,
+                        col,
+                        value,
+                        style,
+                        self.name(f"{field}_{p.id}", f"provider '{p.id}'"),
+                        ("provider", p.id, field),
+                    )
                 elif field == "checked":
                     sh.label(row, col, value.isoformat() if value else "", "text")
                 elif field == "source":
@@ -325,37 +531,100 @@ class Layout:
                 else:
                     sh.label(row, col, value, style)
         last = self.pb_last
-        rate = {"validate": "decimal", "criteria": ">=", "value": 0,
-                "input_message": "An amount >= 0.", "error_message": "Enter a number >= 0."}
+        rate = {
+            "validate": "decimal",
+            "criteria": ">=",
+            "value": 0,
+            "input_message": "An amount >= 0.",
+            "error_message": "Enter a number >= 0.",
+        }
         for field in ("input_rate", "output_rate", "fixed_monthly", "egress_monthly"):
             col = PB_COL[field]
             sh.validations.append(Validation(PB_FIRST, col, last, col, rate))
         col = PB_COL["quality_tier"]
-        sh.validations.append(Validation(PB_FIRST, col, last, col, {
-            "validate": "integer", "criteria": "between", "minimum": 1, "maximum": 5,
-            "ignore_blank": True, "input_title": "Quality tier",
-            "input_message": "Whole number 1-5; empty when unknown.",
-            "error_message": "Enter a whole number from 1 to 5."}))
+        sh.validations.append(
+            Validation(
+                PB_FIRST,
+                col,
+                last,
+                col,
+                {
+                    "validate": "integer",
+                    "criteria": "between",
+                    "minimum": 1,
+                    "maximum": 5,
+                    "ignore_blank": True,
+                    "input_title": "Quality tier",
+                    "input_message": "Whole number 1-5; empty when unknown.",
+                    "error_message": "Enter a whole number from 1 to 5.",
+                },
+            )
+        )
         col = PB_COL["sla"]
-        sh.validations.append(Validation(PB_FIRST, col, last, col, {
-            "validate": "decimal", "criteria": "between", "minimum": 0, "maximum": 1,
-            "ignore_blank": True, "input_message": "Availability 0-1; empty = unknown.",
-            "error_message": "Enter a fraction from 0 to 1."}))
+        sh.validations.append(
+            Validation(
+                PB_FIRST,
+                col,
+                last,
+                col,
+                {
+                    "validate": "decimal",
+                    "criteria": "between",
+                    "minimum": 0,
+                    "maximum": 1,
+                    "ignore_blank": True,
+                    "input_message": "Availability 0-1; empty = unknown.",
+                    "error_message": "Enter a fraction from 0 to 1.",
+                },
+            )
+        )
         col = PB_COL["latency_ms"]
-        sh.validations.append(Validation(PB_FIRST, col, last, col, {
-            "validate": "decimal", "criteria": ">=", "value": 0, "ignore_blank": True,
-            "input_message": "Milliseconds; empty = unknown.",
-            "error_message": "Enter a number >= 0."}))
-        sh.widths = {0: 22, 1: 24, 2: 28, 3: 10, 4: 13, 5: 13, 6: 12, 7: 12, 8: 10,
-                     9: 10, 10: 10, 11: 40, 12: 12, 13: 40}
+        sh.validations.append(
+            Validation(
+                PB_FIRST,
+                col,
+                last,
+                col,
+                {
+                    "validate": "decimal",
+                    "criteria": ">=",
+                    "value": 0,
+                    "ignore_blank": True,
+                    "input_message": "Milliseconds; empty = unknown.",
+                    "error_message": "Enter a number >= 0.",
+                },
+            )
+        )
+        sh.widths = {
+            0: 22,
+            1: 24,
+            2: 28,
+            3: 10,
+            4: 13,
+            5: 13,
+            6: 12,
+            7: 12,
+            8: 10,
+            9: 10,
+            10: 10,
+            11: 40,
+            12: 12,
+            13: 40,
+        }
         sh.freeze = (PB_FIRST, 2)
 
     def costs_sheet(self) -> None:
         sh = self.sheet(COSTS)
-        sh.label(0, 0, "Costs: monthly cost per provider at each scenario's volume",
-                 "title")
-        sh.label(1, 0, "cost = input tokens / 1M x input rate + output tokens / 1M x "
-                 "output rate + fixed + egress", "note")
+        sh.label(
+            0, 0, "Costs: monthly cost per provider at each scenario's volume", "title"
+        )
+        sh.label(
+            1,
+            0,
+            "cost = input tokens / 1M x input rate + output tokens / 1M x "
+            "output rate + fixed + egress",
+            "note",
+        )
         tpm = "tokens_per_million"
         row = 3
         for s in self.scenarios:
@@ -365,19 +634,32 @@ class Layout:
             ov = m.overhead(s)
             eff = s.base_tokens * ov
             scen_values = {
-                "overhead": ("Net overhead (x)", "ratio",
-                             f"(1+{self.scen(s, 'retry_rate')})*(1+"
-                             f"{self.scen(s, 'guardrail_rate')})*(1-"
-                             f"{self.scen(s, 'cache_hit_rate')})", ov),
-                "effective_tokens": ("Effective tokens / month", "tokens",
-                                     f"{self.scen(s, 'base_tokens')}*overhead_{sid}", eff),
-                "input_tokens": ("Input tokens / month", "tokens",
-                                 f"effective_tokens_{sid}*{self.scen(s, 'input_share')}",
-                                 eff * s.input_share),
-                "output_tokens": ("Output tokens / month", "tokens",
-                                  f"effective_tokens_{sid}*(1-"
-                                  f"{self.scen(s, 'input_share')})",
-                                  eff * (1 - s.input_share)),
+                "overhead": (
+                    "Net overhead (x)",
+                    "ratio",
+                    f"(1+{self.scen(s, 'retry_rate')})*(1+"
+                    f"{self.scen(s, 'guardrail_rate')})*(1-"
+                    f"{self.scen(s, 'cache_hit_rate')})",
+                    ov,
+                ),
+                "effective_tokens": (
+                    "Effective tokens / month",
+                    "tokens",
+                    f"{self.scen(s, 'base_tokens')}*overhead_{sid}",
+                    eff,
+                ),
+                "input_tokens": (
+                    "Input tokens / month",
+                    "tokens",
+                    f"effective_tokens_{sid}*{self.scen(s, 'input_share')}",
+                    eff * s.input_share,
+                ),
+                "output_tokens": (
+                    "Output tokens / month",
+                    "tokens",
+                    f"effective_tokens_{sid}*(1-{self.scen(s, 'input_share')})",
+                    eff * (1 - s.input_share),
+                ),
             }
             first = row + 2 + len(SCEN_ROWS) + 1
             last = first + self.n - 1
@@ -385,29 +667,46 @@ class Layout:
             elig = [m.eligibility(p, s) for p in self.providers]
             costs = [m.monthly_cost(p, s, s.base_tokens) for p in self.providers]
             ok = [e for e, _ in elig]
-            token_keys = [c if e and not p.is_fixed else None
-                          for c, e, p in zip(costs, ok, self.providers)]
+            token_keys = [
+                c if e and not p.is_fixed else None
+                for c, e, p in zip(costs, ok, self.providers, strict=True)
+            ]
             cheapest = min((c for c in token_keys if c is not None), default=None)
-            cheapest_row = token_keys.index(cheapest) + 1 if cheapest is not None else None
+            cheapest_row = (
+                token_keys.index(cheapest) + 1 if cheapest is not None else None
+            )
             key_col = area(None, first, C_TOKENKEY, last)
             scen_values["eligible_count"] = (
-                "Eligible rows", "int", f"SUM({area(None, first, C_ELIG, last)})",
-                sum(ok))
+                "Eligible rows",
+                "int",
+                f"SUM({area(None, first, C_ELIG, last)})",
+                sum(ok),
+            )
             scen_values["cheapest_token_cost"] = (
-                "Cheapest eligible per-token cost ($ / month)", "money",
-                f"IF(COUNT({key_col})>0,MIN({key_col}),\"\")",
-                cheapest if cheapest is not None else "")
+                "Cheapest eligible per-token cost ($ / month)",
+                "money",
+                f'IF(COUNT({key_col})>0,MIN({key_col}),"")',
+                cheapest if cheapest is not None else "",
+            )
             scen_values["cheapest_token_row"] = (
-                "Cheapest eligible per-token row (position in table)", "int",
-                f"IF(COUNT({key_col})>0,MATCH(cheapest_token_cost_{sid},{key_col},0),\"\")",
-                cheapest_row if cheapest_row is not None else "")
+                "Cheapest eligible per-token row (position in table)",
+                "int",
+                f'IF(COUNT({key_col})>0,MATCH(cheapest_token_cost_{sid},{key_col},0),"")',
+                cheapest_row if cheapest_row is not None else "",
+            )
             cells = self.scen_cells[sid]
             for i, key in enumerate(SCEN_ROWS):
                 heading, fmt, formula, value = scen_values[key]
                 r = row + 1 + i
                 sh.label(r, 0, heading, "label")
-                sh.formula(r, 2, formula, value, f"calc:{fmt}",
-                           self.name(f"{key}_{sid}", owner))
+                sh.formula(
+                    r,
+                    2,
+                    formula,
+                    value,
+                    f"calc:{fmt}",
+                    self.name(f"{key}_{sid}", owner),
+                )
                 cells[key] = (r, 2)
             head = first - 1
             for col, heading in enumerate(COSTS_HEADINGS):
@@ -423,25 +722,50 @@ class Layout:
                 sh.label(r, C_LABEL, p.label, "text")
                 sh.label(r, C_PRICING, p.pricing, "text")
                 share = self.scen(s, "input_share")
-                sh.formula(r, C_BLENDED,
-                           f"{share}*{self.pb('input_rate', i)}+(1-{share})*"
-                           f"{self.pb('output_rate', i)}",
-                           m.blended_rate(p, s.input_share), "calc:rate")
-                sh.formula(r, C_INCOST, f"input_tokens_{sid}/{tpm}*"
-                           f"{self.pb('input_rate', i)}",
-                           eff * s.input_share / m.TOKENS_PER_MILLION * p.input_rate,
-                           "calc:money4")
-                sh.formula(r, C_OUTCOST, f"output_tokens_{sid}/{tpm}*"
-                           f"{self.pb('output_rate', i)}",
-                           eff * (1 - s.input_share) / m.TOKENS_PER_MILLION
-                           * p.output_rate, "calc:money4")
-                sh.formula(r, C_FIXED, self.pb("fixed_monthly", i), p.fixed_monthly,
-                           "link:money")
-                sh.formula(r, C_EGRESS, self.pb("egress_monthly", i), p.egress_monthly,
-                           "link:money")
-                sh.formula(r, C_COST, f"{cur[C_INCOST]}+{cur[C_OUTCOST]}+"
-                           f"{cur[C_FIXED]}+{cur[C_EGRESS]}", costs[i], "out:money4",
-                           self.name(f"cost_{sid}_{p.id}", owner))
+                sh.formula(
+                    r,
+                    C_BLENDED,
+                    f"{share}*{self.pb('input_rate', i)}+(1-{share})*"
+                    f"{self.pb('output_rate', i)}",
+                    m.blended_rate(p, s.input_share),
+                    "calc:rate",
+                )
+                sh.formula(
+                    r,
+                    C_INCOST,
+                    f"input_tokens_{sid}/{tpm}*{self.pb('input_rate', i)}",
+                    eff * s.input_share / m.TOKENS_PER_MILLION * p.input_rate,
+                    "calc:money4",
+                )
+                sh.formula(
+                    r,
+                    C_OUTCOST,
+                    f"output_tokens_{sid}/{tpm}*{self.pb('output_rate', i)}",
+                    eff * (1 - s.input_share) / m.TOKENS_PER_MILLION * p.output_rate,
+                    "calc:money4",
+                )
+                sh.formula(
+                    r,
+                    C_FIXED,
+                    self.pb("fixed_monthly", i),
+                    p.fixed_monthly,
+                    "link:money",
+                )
+                sh.formula(
+                    r,
+                    C_EGRESS,
+                    self.pb("egress_monthly", i),
+                    p.egress_monthly,
+                    "link:money",
+                )
+                sh.formula(
+                    r,
+                    C_COST,
+                    f"{cur[C_INCOST]}+{cur[C_OUTCOST]}+{cur[C_FIXED]}+{cur[C_EGRESS]}",
+                    costs[i],
+                    "out:money4",
+                    self.name(f"cost_{sid}_{p.id}", owner),
+                )
                 tier = self.pb("quality_tier", i)
                 mint = self.scen(s, "min_quality_tier")
                 sla = self.pb("sla", i)
@@ -449,42 +773,86 @@ class Layout:
                 lat = self.pb("latency_ms", i)
                 maxl = self.scen(s, "max_latency_ms")
                 flags = gate_flags(p, s)
-                sh.formula(r, C_TIER, f"IF(ISNUMBER({mint}),IF(ISNUMBER({tier}),"
-                           f"IF({tier}>={mint},1,0),0),1)", flags[0], "calc:int")
-                sh.formula(r, C_SLA, f"IF(ISNUMBER({mins}),IF(ISNUMBER({sla}),"
-                           f"IF({sla}>={mins},1,0),0),1)", flags[1], "calc:int")
-                sh.formula(r, C_LAT, f"IF(ISNUMBER({maxl}),IF(ISNUMBER({lat}),"
-                           f"IF({lat}<={maxl},1,0),0),1)", flags[2], "calc:int")
-                sh.formula(r, C_ELIG, f"{cur[C_TIER]}*{cur[C_SLA]}*{cur[C_LAT]}",
-                           int(ok[i]), "calc:int")
-                sh.formula(r, C_REASON,
-                           f"IF({cur[C_ELIG]}=1,\"eligible\",MID("
-                           f"IF({cur[C_TIER]}=0,IF(ISNUMBER({tier}),"
-                           f"\"; quality tier below minimum\",\"; quality tier unknown\"),"
-                           f"\"\")&IF({cur[C_SLA]}=0,IF(ISNUMBER({sla}),"
-                           f"\"; SLA below minimum\",\"; SLA unknown\"),\"\")&"
-                           f"IF({cur[C_LAT]}=0,IF(ISNUMBER({lat}),"
-                           f"\"; latency above maximum\",\"; latency unknown\"),\"\"),"
-                           f"3,200))", elig[i][1], "calc:text")
-                sh.formula(r, C_KEY, f"IF({cur[C_ELIG]}=1,{cur[C_COST]},\"\")",
-                           costs[i] if ok[i] else "", "calc:money4")
-                sh.formula(r, C_RANK,
-                           f"IF({cur[C_ELIG]}=1,RANK({cur[C_KEY]},{rows_range[C_KEY]},1)"
-                           f"+COUNTIF({a1(first, C_KEY, True)}:{cur[C_KEY]},"
-                           f"{cur[C_KEY]})-1,\"\")",
-                           rank[i] if rank[i] is not None else "", "out:int",
-                           self.name(f"rank_{sid}_{p.id}", owner))
+                sh.formula(
+                    r,
+                    C_TIER,
+                    f"IF(ISNUMBER({mint}),IF(ISNUMBER({tier}),"
+                    f"IF({tier}>={mint},1,0),0),1)",
+                    flags[0],
+                    "calc:int",
+                )
+                sh.formula(
+                    r,
+                    C_SLA,
+                    f"IF(ISNUMBER({mins}),IF(ISNUMBER({sla}),"
+                    f"IF({sla}>={mins},1,0),0),1)",
+                    flags[1],
+                    "calc:int",
+                )
+                sh.formula(
+                    r,
+                    C_LAT,
+                    f"IF(ISNUMBER({maxl}),IF(ISNUMBER({lat}),"
+                    f"IF({lat}<={maxl},1,0),0),1)",
+                    flags[2],
+                    "calc:int",
+                )
+                sh.formula(
+                    r,
+                    C_ELIG,
+                    f"{cur[C_TIER]}*{cur[C_SLA]}*{cur[C_LAT]}",
+                    int(ok[i]),
+                    "calc:int",
+                )
+                sh.formula(
+                    r,
+                    C_REASON,
+                    f'IF({cur[C_ELIG]}=1,"eligible",MID('
+                    f"IF({cur[C_TIER]}=0,IF(ISNUMBER({tier}),"
+                    f'"; quality tier below minimum","; quality tier unknown"),'
+                    f'"")&IF({cur[C_SLA]}=0,IF(ISNUMBER({sla}),'
+                    f'"; SLA below minimum","; SLA unknown"),"")&'
+                    f"IF({cur[C_LAT]}=0,IF(ISNUMBER({lat}),"
+                    f'"; latency above maximum","; latency unknown"),""),'
+                    f"3,200))",
+                    elig[i][1],
+                    "calc:text",
+                )
+                sh.formula(
+                    r,
+                    C_KEY,
+                    f'IF({cur[C_ELIG]}=1,{cur[C_COST]},"")',
+                    costs[i] if ok[i] else "",
+                    "calc:money4",
+                )
+                sh.formula(
+                    r,
+                    C_RANK,
+                    f"IF({cur[C_ELIG]}=1,RANK({cur[C_KEY]},{rows_range[C_KEY]},1)"
+                    f"+COUNTIF({a1(first, C_KEY, True)}:{cur[C_KEY]},"
+                    f'{cur[C_KEY]})-1,"")',
+                    rank[i] if rank[i] is not None else "",
+                    "out:int",
+                    self.name(f"rank_{sid}_{p.id}", owner),
+                )
                 if not ok[i]:
                     ineligible_seen += 1
-                sh.formula(r, C_ORDER,
-                           f"IF({cur[C_ELIG]}=1,{cur[C_RANK]},eligible_count_{sid}+"
-                           f"COUNTIF({a1(first, C_ELIG, True)}:{cur[C_ELIG]},0))",
-                           rank[i] if ok[i] else n_ok + ineligible_seen, "calc:int")
-                sh.formula(r, C_TOKENKEY,
-                           f"IF(AND({cur[C_ELIG]}=1,{cur[C_PRICING]}=\"{m.PER_TOKEN}\"),"
-                           f"{cur[C_COST]},\"\")",
-                           token_keys[i] if token_keys[i] is not None else "",
-                           "calc:money4")
+                sh.formula(
+                    r,
+                    C_ORDER,
+                    f"IF({cur[C_ELIG]}=1,{cur[C_RANK]},eligible_count_{sid}+"
+                    f"COUNTIF({a1(first, C_ELIG, True)}:{cur[C_ELIG]},0))",
+                    rank[i] if ok[i] else n_ok + ineligible_seen,
+                    "calc:int",
+                )
+                sh.formula(
+                    r,
+                    C_TOKENKEY,
+                    f'IF(AND({cur[C_ELIG]}=1,{cur[C_PRICING]}="{m.PER_TOKEN}"),'
+                    f'{cur[C_COST]},"")',
+                    token_keys[i] if token_keys[i] is not None else "",
+                    "calc:money4",
+                )
             row = last + 3
         sh.widths = {0: 22, 1: 24, 2: 10, **{c: 14 for c in range(3, 18)}}
         sh.widths[C_REASON] = 28
@@ -492,11 +860,27 @@ class Layout:
 
     def ranking(self) -> None:
         sh = self.sheet(RANKING)
-        sh.label(0, 0, "Ranking: providers by monthly cost, eligible rows first", "title")
-        sh.label(1, 0, "Sorted by formulas; rows that fail a gate follow, unranked, "
-                 "with the reason.", "note")
-        headings = ("Position", "Costs row", "Rank", "Id", "Provider", "Pricing",
-                    "Monthly cost ($)", "Status", "Chart cost ($, eligible)")
+        sh.label(
+            0, 0, "Ranking: providers by monthly cost, eligible rows first", "title"
+        )
+        sh.label(
+            1,
+            0,
+            "Sorted by formulas; rows that fail a gate follow, unranked, "
+            "with the reason.",
+            "note",
+        )
+        headings = (
+            "Position",
+            "Costs row",
+            "Rank",
+            "Id",
+            "Provider",
+            "Pricing",
+            "Monthly cost ($)",
+            "Status",
+            "Chart cost ($, eligible)",
+        )
         self.ranking_blocks: dict[str, Block] = {}
         row = 3
         for s in self.scenarios:
@@ -533,10 +917,13 @@ class Layout:
                 sh.formula(r, 6, pick(C_COST), costs[i], "out:money4")
                 sh.formula(r, 7, pick(C_REASON), elig[i][1], "calc:text")
                 cost_cell = a1(r, 6)
-                sh.formula(r, 8, f"IF(AND({pick(C_ELIG)}=1,{cost_cell}>0),"
-                           f"{cost_cell},NA())",
-                           costs[i] if ok[i] and costs[i] > 0 else NA_VALUE,
-                           "calc:money4")
+                sh.formula(
+                    r,
+                    8,
+                    f"IF(AND({pick(C_ELIG)}=1,{cost_cell}>0),{cost_cell},NA())",
+                    costs[i] if ok[i] and costs[i] > 0 else NA_VALUE,
+                    "calc:money4",
+                )
             row = last + 3
         sh.widths = {0: 9, 1: 9, 2: 7, 3: 22, 4: 24, 5: 10, 6: 16, 7: 30, 8: 14}
         sh.freeze = (3, 0)
@@ -545,10 +932,19 @@ class Layout:
         sh = self.sheet(MULTIPLIERS)
         base = self.book.baseline
         others = self.scenarios[1:]
-        sh.label(0, 0, f"Multipliers: cost in each scenario / cost in '{base.label}'",
-                 "title")
-        sh.label(1, 0, "Per-token rows scale with volume and token mix; fixed rows "
-                 "stay at 1. Empty when the baseline cost is 0.", "note")
+        sh.label(
+            0,
+            0,
+            f"Multipliers: cost in each scenario / cost in '{base.label}'",
+            "title",
+        )
+        sh.label(
+            1,
+            0,
+            "Per-token rows scale with volume and token mix; fixed rows "
+            "stay at 1. Empty when the baseline cost is 0.",
+            "note",
+        )
         head = 3
         sh.label(head, 0, "Id", "header_wrap")
         sh.label(head, 1, "Provider", "header_wrap")
@@ -557,8 +953,9 @@ class Layout:
         for j, s in enumerate(others):
             sh.label(head, 4 + 3 * j, f"Cost, {s.label} ($ / month)", "header_wrap")
             sh.label(head, 5 + 3 * j, f"Multiplier, {s.label} (x)", "header_wrap")
-            sh.label(head, 6 + 3 * j, f"Per-token multiplier, {s.label} (x)",
-                     "header_wrap")
+            sh.label(
+                head, 6 + 3 * j, f"Per-token multiplier, {s.label} (x)", "header_wrap"
+            )
         first = head + 1
         last = first + self.n - 1
         self.mult_block = Block(first, last)
@@ -573,35 +970,60 @@ class Layout:
                 cost = m.monthly_cost(p, s, s.base_tokens)
                 mult = m.multiplier(p, s, base)
                 c_cost, c_mult = a1(r, 4 + 3 * j), a1(r, 5 + 3 * j)
-                sh.formula(r, 4 + 3 * j, self.costs_ref(s, i, C_COST), cost,
-                           "link:money4")
-                sh.formula(r, 5 + 3 * j,
-                           f"IF({a1(r, 3)}=0,\"\",{c_cost}/{a1(r, 3)})",
-                           mult if mult is not None else "", "out:mult",
-                           self.name(f"multiplier_{s.id}_{p.id}", f"provider '{p.id}'"))
-                sh.formula(r, 6 + 3 * j,
-                           f"IF(AND({a1(r, 2)}=\"{m.PER_TOKEN}\",ISNUMBER({c_mult})),"
-                           f"{c_mult},\"\")",
-                           mult if (mult is not None and not p.is_fixed) else "",
-                           "calc:mult")
+                sh.formula(
+                    r, 4 + 3 * j, self.costs_ref(s, i, C_COST), cost, "link:money4"
+                )
+                sh.formula(
+                    r,
+                    5 + 3 * j,
+                    f'IF({a1(r, 3)}=0,"",{c_cost}/{a1(r, 3)})',
+                    mult if mult is not None else "",
+                    "out:mult",
+                    self.name(f"multiplier_{s.id}_{p.id}", f"provider '{p.id}'"),
+                )
+                sh.formula(
+                    r,
+                    6 + 3 * j,
+                    f'IF(AND({a1(r, 2)}="{m.PER_TOKEN}",ISNUMBER({c_mult})),'
+                    f'{c_mult},"")',
+                    mult if (mult is not None and not p.is_fixed) else "",
+                    "calc:mult",
+                )
         row = last + 2
         self.mult_summary: dict[str, tuple[int, int]] = {}
         for j, s in enumerate(others):
             col = 6 + 3 * j
             rng = area(None, first, col, last)
-            values = [m.multiplier(p, s, base) for p in self.providers if not p.is_fixed]
+            values = [
+                m.multiplier(p, s, base) for p in self.providers if not p.is_fixed
+            ]
             values = [v for v in values if v is not None]
             sh.label(row, 0, f"Per-token multipliers, {s.label}: lowest", "label")
-            sh.formula(row, col, f"IF(COUNT({rng})>0,MIN({rng}),\"\")",
-                       min(values) if values else "", "out:mult",
-                       self.name(f"multiplier_min_{s.id}", f"scenario '{s.id}'"))
+            sh.formula(
+                row,
+                col,
+                f'IF(COUNT({rng})>0,MIN({rng}),"")',
+                min(values) if values else "",
+                "out:mult",
+                self.name(f"multiplier_min_{s.id}", f"scenario '{s.id}'"),
+            )
             sh.label(row + 1, 0, f"Per-token multipliers, {s.label}: highest", "label")
-            sh.formula(row + 1, col, f"IF(COUNT({rng})>0,MAX({rng}),\"\")",
-                       max(values) if values else "", "out:mult",
-                       self.name(f"multiplier_max_{s.id}", f"scenario '{s.id}'"))
+            sh.formula(
+                row + 1,
+                col,
+                f'IF(COUNT({rng})>0,MAX({rng}),"")',
+                max(values) if values else "",
+                "out:mult",
+                self.name(f"multiplier_max_{s.id}", f"scenario '{s.id}'"),
+            )
             self.mult_summary[s.id] = (row, col)
             row += 3
-        sh.widths = {0: 22, 1: 24, 2: 10, **{c: 16 for c in range(3, 4 + 3 * len(others))}}
+        sh.widths = {
+            0: 22,
+            1: 24,
+            2: 10,
+            **{c: 16 for c in range(3, 4 + 3 * len(others))},
+        }
         sh.freeze = (first, 2)
 
     def breakeven(self) -> None:  # noqa: C901 - one sheet, three tables
@@ -609,21 +1031,42 @@ class Layout:
         tpm = "tokens_per_million"
         fixed = [(i, p) for i, p in enumerate(self.providers) if p.is_fixed]
         tokens = [(i, p) for i, p in enumerate(self.providers) if not p.is_fixed]
-        sh.label(0, 0, "Break-even: the monthly volume at which a fixed-cost row and "
-                 "a per-token row cost the same", "title")
-        sh.label(1, 0, "V = (fixed + egress of the fixed row - fixed + egress of the "
-                 "per-token row) / (overhead x (blended rate difference) / 1M), in "
-                 "base tokens / month, under each scenario's profile (its input share "
-                 "and overhead).", "note")
+        sh.label(
+            0,
+            0,
+            "Break-even: the monthly volume at which a fixed-cost row and "
+            "a per-token row cost the same",
+            "title",
+        )
+        sh.label(
+            1,
+            0,
+            "V = (fixed + egress of the fixed row - fixed + egress of the "
+            "per-token row) / (overhead x (blended rate difference) / 1M), in "
+            "base tokens / month, under each scenario's profile (its input share "
+            "and overhead).",
+            "note",
+        )
         row = 3
         # Table 1: each fixed row against the cheapest eligible per-token row.
-        sh.label(row, 0, "Fixed-cost rows against the cheapest eligible per-token row",
-                 "subtitle")
+        sh.label(
+            row,
+            0,
+            "Fixed-cost rows against the cheapest eligible per-token row",
+            "subtitle",
+        )
         row += 1
-        heads = ("Scenario", "Fixed row", "Per-token row", "Fixed eligible (1 = yes)",
-                 "Cost gap at 0 tokens ($ / month)",
-                 "Slope gap ($ / base token)", "Status", "Break-even (tokens / month)",
-                 "Eligible break-even (tokens / month)")
+        heads = (
+            "Scenario",
+            "Fixed row",
+            "Per-token row",
+            "Fixed eligible (1 = yes)",
+            "Cost gap at 0 tokens ($ / month)",
+            "Slope gap ($ / base token)",
+            "Status",
+            "Break-even (tokens / month)",
+            "Eligible break-even (tokens / month)",
+        )
         for col, heading in enumerate(heads):
             sh.label(row, col, heading, "header_wrap")
         row += 1
@@ -634,8 +1077,13 @@ class Layout:
             best_row_name = f"cheapest_token_row_{sid}"
             costs = [m.monthly_cost(p, s, s.base_tokens) for p in self.providers]
             ok = [m.eligibility(p, s)[0] for p in self.providers]
-            keyed = [(c, i) for i, (c, e, p) in enumerate(zip(costs, ok, self.providers))
-                     if e and not p.is_fixed]
+            keyed = [
+                (c, i)
+                for i, (c, e, p) in enumerate(
+                    zip(costs, ok, self.providers, strict=True)
+                )
+                if e and not p.is_fixed
+            ]
             best = self.providers[min(keyed)[1]] if keyed else None
             first = row
             for i, p in fixed:
@@ -643,20 +1091,36 @@ class Layout:
                 sh.label(r, 0, sid, "id")
                 sh.label(r, 1, p.id, "id")
                 has = f"ISNUMBER({best_row_name})"
-                sh.formula(r, 2, f"IF({has},INDEX({self.costs_area(s, C_ID)},"
-                           f"{best_row_name},1),\"none\")",
-                           best.id if best else "none", "calc:id")
+                sh.formula(
+                    r,
+                    2,
+                    f"IF({has},INDEX({self.costs_area(s, C_ID)},"
+                    f'{best_row_name},1),"none")',
+                    best.id if best else "none",
+                    "calc:id",
+                )
                 sh.formula(r, 3, self.costs_ref(s, i, C_ELIG), int(ok[i]), "link:int")
-                gap_f = (f"IF({has},{self.pb('fixed_monthly', i)}+"
-                         f"{self.pb('egress_monthly', i)}-INDEX({self.costs_area(s, C_FIXED)},"
-                         f"{best_row_name},1)-INDEX({self.costs_area(s, C_EGRESS)},"
-                         f"{best_row_name},1),\"\")")
-                slope_f = (f"IF({has},overhead_{sid}*(INDEX({self.costs_area(s, C_BLENDED)},"
-                           f"{best_row_name},1)-{self.costs_ref(s, i, C_BLENDED)})/{tpm},\"\")")
+                gap_f = (
+                    f"IF({has},{self.pb('fixed_monthly', i)}+"
+                    f"{self.pb('egress_monthly', i)}-"
+                    f"INDEX({self.costs_area(s, C_FIXED)},"
+                    f"{best_row_name},1)-INDEX({self.costs_area(s, C_EGRESS)},"
+                    f'{best_row_name},1),"")'
+                )
+                slope_f = (
+                    f"IF({has},overhead_{sid}*(INDEX({self.costs_area(s, C_BLENDED)},"
+                    f'{best_row_name},1)-{self.costs_ref(s, i, C_BLENDED)})/{tpm},"")'
+                )
                 if best is not None:
                     gap = m.fixed_part(p) - m.fixed_part(best)
-                    slope = m.overhead(s) * (m.blended_rate(best, s.input_share)
-                                             - m.blended_rate(p, s.input_share)) / m.TOKENS_PER_MILLION
+                    slope = (
+                        m.overhead(s)
+                        * (
+                            m.blended_rate(best, s.input_share)
+                            - m.blended_rate(p, s.input_share)
+                        )
+                        / m.TOKENS_PER_MILLION
+                    )
                     be = m.breakeven(p, best, s)
                     status, volume = be.status, be.volume
                 else:
@@ -669,9 +1133,15 @@ class Layout:
                     eligible_value = volume
                 elif ok[i] and status == m.FIXED_ALWAYS_CHEAPER:
                     eligible_value = 0
-                sh.formula(r, 8, f"IF({a1(r, 3)}=1,IF({a1(r, 6)}=\"{m.CROSSES}\","
-                           f"{a1(r, 7)},IF({a1(r, 6)}=\"{m.FIXED_ALWAYS_CHEAPER}\",0,\"\")),"
-                           f"\"\")", eligible_value, "calc:tokens")
+                sh.formula(
+                    r,
+                    8,
+                    f'IF({a1(r, 3)}=1,IF({a1(r, 6)}="{m.CROSSES}",'
+                    f'{a1(r, 7)},IF({a1(r, 6)}="{m.FIXED_ALWAYS_CHEAPER}",0,"")),'
+                    f'"")',
+                    eligible_value,
+                    "calc:tokens",
+                )
                 row += 1
             last = row - 1
             self.best_blocks[sid] = Block(first, last)
@@ -679,18 +1149,25 @@ class Layout:
             sh.label(row, 0, f"{s.label}: lowest eligible break-even", "label")
             values = [
                 (0 if be.status == m.FIXED_ALWAYS_CHEAPER else be.volume)
-                for i, p in fixed if ok[i] and best is not None
+                for i, p in fixed
+                if ok[i] and best is not None
                 for be in [m.breakeven(p, best, s)]
                 if be.status != m.NO_CROSSOVER
             ]
             lowest = min(values) if values else ""
             if fixed:
                 rng = area(None, first, 8, last)
-                lowest_f = f"IF(COUNT({rng})>0,MIN({rng}),\"\")"
+                lowest_f = f'IF(COUNT({rng})>0,MIN({rng}),"")'
             else:
-                lowest_f = "\"\""
-            sh.formula(row, 7, lowest_f, lowest, "out:tokens",
-                       self.name(f"lowest_breakeven_{sid}", f"scenario '{sid}'"))
+                lowest_f = '""'
+            sh.formula(
+                row,
+                7,
+                lowest_f,
+                lowest,
+                "out:tokens",
+                self.name(f"lowest_breakeven_{sid}", f"scenario '{sid}'"),
+            )
             self.lowest[sid] = (row, 7)
             row += 1
             sh.label(row, 0, f"{s.label}: recommendation", "label")
@@ -700,21 +1177,39 @@ class Layout:
                 rec = NO_FIXED
             else:
                 rec = STAY if s.base_tokens < lowest else EVALUATE
-            sh.formula(row, 7, f"IF(ISNUMBER({low}),IF({base}<{low},\"{STAY}\","
-                       f"\"{EVALUATE}\"),\"{NO_FIXED}\")", rec, "out:text",
-                       self.name(f"recommendation_{sid}", f"scenario '{sid}'"))
+            sh.formula(
+                row,
+                7,
+                f'IF(ISNUMBER({low}),IF({base}<{low},"{STAY}",'
+                f'"{EVALUATE}"),"{NO_FIXED}")',
+                rec,
+                "out:text",
+                self.name(f"recommendation_{sid}", f"scenario '{sid}'"),
+            )
             row += 2
         if not fixed:
-            sh.label(row, 0, "The pricebook has no fixed-cost row: nothing to break "
-                     "even against.", "note")
+            sh.label(
+                row,
+                0,
+                "The pricebook has no fixed-cost row: nothing to break even against.",
+                "note",
+            )
             row += 1
         # Table 2: every fixed row against every per-token row, per scenario.
         row += 1
         sh.label(row, 0, "Every fixed-cost row against every per-token row", "subtitle")
         row += 1
-        heads2 = ("Scenario", "Fixed row", "Per-token row", "Both eligible (1 = yes)",
-                  "Cost gap at 0 tokens ($ / month)", "Slope gap ($ / base token)",
-                  "Status", "Break-even (tokens / month)", "Headline pair (1 = yes)")
+        heads2 = (
+            "Scenario",
+            "Fixed row",
+            "Per-token row",
+            "Both eligible (1 = yes)",
+            "Cost gap at 0 tokens ($ / month)",
+            "Slope gap ($ / base token)",
+            "Status",
+            "Break-even (tokens / month)",
+            "Headline pair (1 = yes)",
+        )
         for col, heading in enumerate(heads2):
             sh.label(row, col, heading, "header_wrap")
         row += 1
@@ -729,23 +1224,52 @@ class Layout:
                     sh.label(r, 0, sid, "id")
                     sh.label(r, 1, f.id, "id")
                     sh.label(r, 2, t.id, "id")
-                    sh.formula(r, 3, f"{self.costs_ref(s, i, C_ELIG)}*"
-                               f"{self.costs_ref(s, j, C_ELIG)}", int(ok[i] and ok[j]),
-                               "calc:int")
-                    sh.formula(r, 4, f"{self.pb('fixed_monthly', i)}+"
-                               f"{self.pb('egress_monthly', i)}-"
-                               f"{self.pb('fixed_monthly', j)}-{self.pb('egress_monthly', j)}",
-                               m.fixed_part(f) - m.fixed_part(t), "calc:money4")
-                    sh.formula(r, 5, f"overhead_{sid}*({self.costs_ref(s, j, C_BLENDED)}-"
-                               f"{self.costs_ref(s, i, C_BLENDED)})/{tpm}",
-                               m.overhead(s) * (m.blended_rate(t, s.input_share)
-                                                - m.blended_rate(f, s.input_share))
-                               / m.TOKENS_PER_MILLION, "calc:slope")
+                    sh.formula(
+                        r,
+                        3,
+                        f"{self.costs_ref(s, i, C_ELIG)}*"
+                        f"{self.costs_ref(s, j, C_ELIG)}",
+                        int(ok[i] and ok[j]),
+                        "calc:int",
+                    )
+                    sh.formula(
+                        r,
+                        4,
+                        f"{self.pb('fixed_monthly', i)}+"
+                        f"{self.pb('egress_monthly', i)}-"
+                        f"{self.pb('fixed_monthly', j)}-{self.pb('egress_monthly', j)}",
+                        m.fixed_part(f) - m.fixed_part(t),
+                        "calc:money4",
+                    )
+                    sh.formula(
+                        r,
+                        5,
+                        f"overhead_{sid}*({self.costs_ref(s, j, C_BLENDED)}-"
+                        f"{self.costs_ref(s, i, C_BLENDED)})/{tpm}",
+                        m.overhead(s)
+                        * (
+                            m.blended_rate(t, s.input_share)
+                            - m.blended_rate(f, s.input_share)
+                        )
+                        / m.TOKENS_PER_MILLION,
+                        "calc:slope",
+                    )
                     be = m.breakeven(f, t, s)
-                    self._status_and_volume(sh, r, 4, 5, 6, 7, be.status, be.volume,
-                                            None, self.name(
-                                                f"breakeven_{sid}_{f.id}_{t.id}",
-                                                f"providers '{f.id}' and '{t.id}'"))
+                    self._status_and_volume(
+                        sh,
+                        r,
+                        4,
+                        5,
+                        6,
+                        7,
+                        be.status,
+                        be.volume,
+                        None,
+                        self.name(
+                            f"breakeven_{sid}_{f.id}_{t.id}",
+                            f"providers '{f.id}' and '{t.id}'",
+                        ),
+                    )
                     sh.label(r, 8, "1" if (f.id, t.id) in pairs else "", "text")
                     self.pair_cells[(sid, f.id, t.id)] = (r, 7)
                     row += 1
@@ -756,19 +1280,35 @@ class Layout:
         sh.widths = {0: 14, 1: 20, 2: 22, 3: 12, 4: 14, 5: 14, 6: 20, 7: 18, 8: 16}
         sh.freeze = (3, 0)
 
-    def _status_and_volume(self, sh: SheetPlan, r: int, gap_col: int, slope_col: int,
-                           status_col: int, volume_col: int, status: str,
-                           volume: float | None, guard: str | None,
-                           name: str | None = None) -> None:
+    def _status_and_volume(
+        self,
+        sh: SheetPlan,
+        r: int,
+        gap_col: int,
+        slope_col: int,
+        status_col: int,
+        volume_col: int,
+        status: str,
+        volume: float | None,
+        guard: str | None,
+        name: str | None = None,
+    ) -> None:
         gap, slope = a1(r, gap_col), a1(r, slope_col)
-        status_f = (f"IF({slope}>0,IF({gap}>0,\"{m.CROSSES}\",\"{m.FIXED_ALWAYS_CHEAPER}\"),"
-                    f"IF({gap}>0,\"{m.NO_CROSSOVER}\",\"{m.FIXED_ALWAYS_CHEAPER}\"))")
+        status_f = (
+            f'IF({slope}>0,IF({gap}>0,"{m.CROSSES}","{m.FIXED_ALWAYS_CHEAPER}"),'
+            f'IF({gap}>0,"{m.NO_CROSSOVER}","{m.FIXED_ALWAYS_CHEAPER}"))'
+        )
         if guard:
-            status_f = f"IF({guard},{status_f},\"no per-token row\")"
+            status_f = f'IF({guard},{status_f},"no per-token row")'
         sh.formula(r, status_col, status_f, status, "calc:text")
-        sh.formula(r, volume_col, f"IF({a1(r, status_col)}=\"{m.CROSSES}\","
-                   f"{gap}/{slope},\"\")", volume if volume is not None else "",
-                   "out:tokens", name)
+        sh.formula(
+            r,
+            volume_col,
+            f'IF({a1(r, status_col)}="{m.CROSSES}",{gap}/{slope},"")',
+            volume if volume is not None else "",
+            "out:tokens",
+            name,
+        )
 
     def crossover_table(self, sh: SheetPlan, row: int) -> None:
         book = self.book
@@ -776,8 +1316,12 @@ class Layout:
         volumes = m.crossover_volumes(book)
         ids = book.crossover_providers
         index = {p.id: i for i, p in enumerate(self.providers)}
-        sh.label(row, 0, "Crossover map: monthly cost ($) over volume (log-spaced)",
-                 "subtitle")
+        sh.label(
+            row,
+            0,
+            "Crossover map: monthly cost ($) over volume (log-spaced)",
+            "subtitle",
+        )
         row += 1
         self.crossover: dict[str, dict[str, object]] = {}
         for s in self.scenarios:
@@ -788,11 +1332,21 @@ class Layout:
             sh.label(vol_row, 1, "Volume (tokens / month)", "header")
             for k in range(n):
                 col = 2 + k
-                sh.formula(step_row, col, f"COLUMNS({a1(step_row, 2, False, True)}:"
-                           f"{a1(step_row, col)})-1", k, "calc:int")
-                sh.formula(vol_row, col, f"crossover_min_tokens*(crossover_max_tokens/"
-                           f"crossover_min_tokens)^({a1(step_row, col)}/{n - 1})",
-                           volumes[k], "calc:tokens")
+                sh.formula(
+                    step_row,
+                    col,
+                    f"COLUMNS({a1(step_row, 2, False, True)}:{a1(step_row, col)})-1",
+                    k,
+                    "calc:int",
+                )
+                sh.formula(
+                    vol_row,
+                    col,
+                    f"crossover_min_tokens*(crossover_max_tokens/"
+                    f"crossover_min_tokens)^({a1(step_row, col)}/{n - 1})",
+                    volumes[k],
+                    "calc:tokens",
+                )
             first = vol_row + 1
             for q, pid in enumerate(ids):
                 i = index[pid]
@@ -803,23 +1357,39 @@ class Layout:
                 for k in range(n):
                     col = 2 + k
                     v = a1(vol_row, col, True, False)
-                    value = (volumes[k] * m.overhead(s) * m.blended_rate(p, s.input_share)
-                             / m.TOKENS_PER_MILLION + m.fixed_part(p))
-                    sh.formula(r, col, f"{v}/tokens_per_million*overhead_{sid}*"
-                               f"{self.costs_ref(s, i, C_BLENDED)}+"
-                               f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
-                               value, "calc:money")
-            self.crossover[sid] = {"vol_row": vol_row, "first": first,
-                                   "last": first + len(ids) - 1, "n": n}
+                    value = volumes[k] * m.overhead(s) * m.blended_rate(
+                        p, s.input_share
+                    ) / m.TOKENS_PER_MILLION + m.fixed_part(p)
+                    sh.formula(
+                        r,
+                        col,
+                        f"{v}/tokens_per_million*overhead_{sid}*"
+                        f"{self.costs_ref(s, i, C_BLENDED)}+"
+                        f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
+                        value,
+                        "calc:money",
+                    )
+            self.crossover[sid] = {
+                "vol_row": vol_row,
+                "first": first,
+                "last": first + len(ids) - 1,
+                "n": n,
+            }
             row = first + len(ids) + 1
 
     def forecast(self) -> None:
         sh = self.sheet(FORECAST)
-        months = self.book.forecast_months
-        sh.label(0, 0, "Forecast: monthly and cumulative cost with volume growth",
-                 "title")
-        sh.label(1, 0, "Month k runs at base volume x (1 + growth)^k; fixed rows stay "
-                 "flat. Months beyond 'Forecast months' on Inputs count as 0.", "note")
+        months = self.book.forecast_columns or self.book.forecast_months
+        sh.label(
+            0, 0, "Forecast: monthly and cumulative cost with volume growth", "title"
+        )
+        sh.label(
+            1,
+            0,
+            "Month k runs at base volume x (1 + growth)^k; fixed rows stay "
+            "flat. Months beyond 'Forecast months' on Inputs count as 0.",
+            "note",
+        )
         first_col = 3
         last_col = first_col + months - 1
         row = 3
@@ -836,32 +1406,57 @@ class Layout:
             active = min(months, self.book.forecast_months)
             for k in range(months):
                 col = first_col + k
-                sh.formula(month_row, col, f"COLUMNS({a1(month_row, first_col, False, True)}:"
-                           f"{a1(month_row, col)})-1", k, "calc:int")
+                sh.formula(
+                    month_row,
+                    col,
+                    f"COLUMNS({a1(month_row, first_col, False, True)}:"
+                    f"{a1(month_row, col)})-1",
+                    k,
+                    "calc:int",
+                )
                 mk = a1(month_row, col)
-                sh.formula(flag_row, col, f"IF({mk}<forecast_months,1,0)",
-                           1 if k < active else 0, "calc:int")
-                sh.formula(vol_row, col, f"{self.scen(s, 'base_tokens')}*(1+"
-                           f"{self.scen(s, 'growth_rate')})^{mk}*{a1(flag_row, col)}",
-                           m.forecast_volume(s, k) * (1 if k < active else 0),
-                           "calc:tokens")
+                sh.formula(
+                    flag_row,
+                    col,
+                    f"IF({mk}<forecast_months,1,0)",
+                    1 if k < active else 0,
+                    "calc:int",
+                )
+                sh.formula(
+                    vol_row,
+                    col,
+                    f"{self.scen(s, 'base_tokens')}*(1+"
+                    f"{self.scen(s, 'growth_rate')})^{mk}*{a1(flag_row, col)}",
+                    m.forecast_volume(s, k) * (1 if k < active else 0),
+                    "calc:tokens",
+                )
             sh.label(row + 4, 0, "Monthly cost ($)", "header")
             first = row + 5
             for i, p in enumerate(self.providers):
                 r = first + i
                 sh.label(r, 0, p.id, "id")
                 sh.label(r, 1, p.label, "text")
-                values = m.forecast_costs(p, s, months)
+                values = m.forecast_costs(p, s, active) + [0.0] * (months - active)
                 for k in range(months):
                     col = first_col + k
-                    sh.formula(r, col, f"({a1(vol_row, col, True)}/tokens_per_million*"
-                               f"overhead_{sid}*{self.costs_ref(s, i, C_BLENDED)}+"
-                               f"{self.pb('fixed_monthly', i)}+"
-                               f"{self.pb('egress_monthly', i)})*{a1(flag_row, col, True)}",
-                               values[k], "calc:money")
-                sh.formula(r, 2, f"SUM({a1(r, first_col)}:{a1(r, last_col)})",
-                           sum(values), "out:money",
-                           self.name(f"forecast_total_{sid}_{p.id}", owner))
+                    sh.formula(
+                        r,
+                        col,
+                        f"({a1(vol_row, col, True)}/tokens_per_million*"
+                        f"overhead_{sid}*{self.costs_ref(s, i, C_BLENDED)}+"
+                        f"{self.pb('fixed_monthly', i)}+"
+                        f"{self.pb('egress_monthly', i)})*{a1(flag_row, col, True)}",
+                        values[k],
+                        "calc:money",
+                    )
+                sh.formula(
+                    r,
+                    2,
+                    f"SUM({a1(r, first_col)}:{a1(r, last_col)})",
+                    sum(values),
+                    "out:money",
+                    self.name(f"forecast_total_{sid}_{p.id}", owner),
+                )
             last = first + self.n - 1
             cum_head = last + 1
             sh.label(cum_head, 0, "Cumulative cost ($)", "header")
@@ -870,19 +1465,29 @@ class Layout:
                 r = cfirst + i
                 sh.label(r, 0, p.id, "id")
                 sh.label(r, 1, p.label, "text")
-                values = m.forecast_costs(p, s, months)
+                values = m.forecast_costs(p, s, active) + [0.0] * (months - active)
                 running = 0.0
                 for k in range(months):
                     col = first_col + k
                     running += values[k]
                     src = first + i
-                    sh.formula(r, col, f"SUM({a1(src, first_col, False, True)}:"
-                               f"{a1(src, col)})", running, "calc:money")
+                    sh.formula(
+                        r,
+                        col,
+                        f"SUM({a1(src, first_col, False, True)}:{a1(src, col)})",
+                        running,
+                        "calc:money",
+                    )
                 sh.formula(r, 2, a1(r, last_col), running, "calc:money")
-            self.forecast_blocks[sid] = {"month_row": month_row, "first": first,
-                                         "last": last, "cfirst": cfirst,
-                                         "clast": cfirst + self.n - 1,
-                                         "first_col": first_col, "last_col": last_col}
+            self.forecast_blocks[sid] = {
+                "month_row": month_row,
+                "first": first,
+                "last": last,
+                "cfirst": cfirst,
+                "clast": cfirst + self.n - 1,
+                "first_col": first_col,
+                "last_col": last_col,
+            }
             row = cfirst + self.n + 1
         sh.widths = {0: 22, 1: 24, 2: 14, **{first_col + k: 12 for k in range(months)}}
         sh.freeze = (3, 3)
@@ -891,10 +1496,16 @@ class Layout:
         sh = self.sheet(SENSITIVITY)
         shares = self.book.input_shares
         factors = self.book.volume_factors
-        sh.label(0, 0, "Sensitivity: monthly cost ($) by input share and by volume",
-                 "title")
-        sh.label(1, 0, "At each scenario's overheads; colours run green (cheap) to red "
-                 "(dear) within each grid.", "note")
+        sh.label(
+            0, 0, "Sensitivity: monthly cost ($) by input share and by volume", "title"
+        )
+        sh.label(
+            1,
+            0,
+            "At each scenario's overheads; colours run green (cheap) to red "
+            "(dear) within each grid.",
+            "note",
+        )
         row = 3
         self.sens_blocks: dict[str, dict[str, int]] = {}
         for s in self.scenarios:
@@ -905,8 +1516,13 @@ class Layout:
             sh.label(head, 0, "Id", "header")
             sh.label(head, 1, "Input share", "header")
             for k, x in enumerate(shares):
-                sh.formula(head, 2 + k, ref(INPUTS, self.share_row, 2 + k, True, True),
-                           x, "link:share")
+                sh.formula(
+                    head,
+                    2 + k,
+                    ref(INPUTS, self.share_row, 2 + k, True, True),
+                    x,
+                    "link:share",
+                )
             first = head + 1
             for i, p in enumerate(self.providers):
                 r = first + i
@@ -915,14 +1531,21 @@ class Layout:
                 for k, x in enumerate(shares):
                     col = 2 + k
                     xs = a1(head, col, True, False)
-                    value = (eff * x / m.TOKENS_PER_MILLION * p.input_rate
-                             + eff * (1 - x) / m.TOKENS_PER_MILLION * p.output_rate
-                             + m.fixed_part(p))
-                    sh.formula(r, col, f"effective_tokens_{sid}*{xs}/tokens_per_million*"
-                               f"{self.pb('input_rate', i)}+effective_tokens_{sid}*(1-{xs})"
-                               f"/tokens_per_million*{self.pb('output_rate', i)}+"
-                               f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
-                               value, "calc:money")
+                    value = (
+                        eff * x / m.TOKENS_PER_MILLION * p.input_rate
+                        + eff * (1 - x) / m.TOKENS_PER_MILLION * p.output_rate
+                        + m.fixed_part(p)
+                    )
+                    sh.formula(
+                        r,
+                        col,
+                        f"effective_tokens_{sid}*{xs}/tokens_per_million*"
+                        f"{self.pb('input_rate', i)}+effective_tokens_{sid}*(1-{xs})"
+                        f"/tokens_per_million*{self.pb('output_rate', i)}+"
+                        f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
+                        value,
+                        "calc:money",
+                    )
             last = first + self.n - 1
             sh.colour_scales.append((first, 2, last, 1 + len(shares)))
             row = last + 2
@@ -931,8 +1554,13 @@ class Layout:
             sh.label(vhead, 0, "Id", "header")
             sh.label(vhead, 1, "Times base volume", "header")
             for k, f in enumerate(factors):
-                sh.formula(vhead, 2 + k, ref(INPUTS, self.factor_row, 2 + k, True, True),
-                           f, "link:factor")
+                sh.formula(
+                    vhead,
+                    2 + k,
+                    ref(INPUTS, self.factor_row, 2 + k, True, True),
+                    f,
+                    "link:factor",
+                )
             vfirst = vhead + 1
             for i, p in enumerate(self.providers):
                 r = vfirst + i
@@ -941,18 +1569,30 @@ class Layout:
                 for k, f in enumerate(factors):
                     col = 2 + k
                     fs = a1(vhead, col, True, False)
-                    value = (f * eff / m.TOKENS_PER_MILLION
-                             * m.blended_rate(p, s.input_share) + m.fixed_part(p))
-                    sh.formula(r, col, f"{fs}*effective_tokens_{sid}/tokens_per_million*"
-                               f"{self.costs_ref(s, i, C_BLENDED)}+"
-                               f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
-                               value, "calc:money")
+                    value = f * eff / m.TOKENS_PER_MILLION * m.blended_rate(
+                        p, s.input_share
+                    ) + m.fixed_part(p)
+                    sh.formula(
+                        r,
+                        col,
+                        f"{fs}*effective_tokens_{sid}/tokens_per_million*"
+                        f"{self.costs_ref(s, i, C_BLENDED)}+"
+                        f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
+                        value,
+                        "calc:money",
+                    )
             vlast = vfirst + self.n - 1
             sh.colour_scales.append((vfirst, 2, vlast, 1 + len(factors)))
             row = vlast + 2
             row = self.switch_table(sh, s, row)
-            self.sens_blocks[sid] = {"head": head, "first": first, "last": last,
-                                     "vhead": vhead, "vfirst": vfirst, "vlast": vlast}
+            self.sens_blocks[sid] = {
+                "head": head,
+                "first": first,
+                "last": last,
+                "vhead": vhead,
+                "vfirst": vfirst,
+                "vlast": vlast,
+            }
         width = max(len(shares), len(factors))
         sh.widths = {0: 22, 1: 24, **{2 + k: 13 for k in range(max(width, 8))}}
         sh.freeze = (3, 2)
@@ -967,34 +1607,63 @@ class Layout:
         rank = m.ranks(costs, ok)
         top = rank.index(1) if 1 in rank else None
         cur = self.providers[top] if top is not None else None
-        sh.label(row, 0, f"Scenario: {s.label}, where the cheapest row changes with "
-                 "the input share", "subtitle")
-        sh.label(row + 1, 0, "Cost at share x = A + B x with A = effective tokens / 1M "
-                 "x output rate + fixed + egress and B = effective tokens / 1M x "
-                 "(input rate - output rate); rows cross at x = (A1 - A2) / (B2 - B1).",
-                 "note")
+        sh.label(
+            row,
+            0,
+            f"Scenario: {s.label}, where the cheapest row changes with the input share",
+            "subtitle",
+        )
+        sh.label(
+            row + 1,
+            0,
+            "Cost at share x = A + B x with A = effective tokens / 1M "
+            "x output rate + fixed + egress and B = effective tokens / 1M x "
+            "(input rate - output rate); rows cross at x = (A1 - A2) / (B2 - B1).",
+            "note",
+        )
         r0 = row + 2
         rank_area = self.costs_area(s, C_RANK)
-        top_f = f"IF(eligible_count_{sid}>0,MATCH(1,{rank_area},0),\"\")"
+        top_f = f'IF(eligible_count_{sid}>0,MATCH(1,{rank_area},0),"")'
         sh.label(r0, 0, "Cheapest eligible row (position)", "label")
-        sh.formula(r0, 2, top_f, top + 1 if top is not None else "", "calc:int",
-                   self.name(f"cheapest_row_{sid}", owner))
+        sh.formula(
+            r0,
+            2,
+            top_f,
+            top + 1 if top is not None else "",
+            "calc:int",
+            self.name(f"cheapest_row_{sid}", owner),
+        )
         sh.label(r0 + 1, 0, "Cheapest eligible row", "label")
-        sh.formula(r0 + 1, 2, f"IF(ISNUMBER(cheapest_row_{sid}),INDEX("
-                   f"{self.costs_area(s, C_ID)},cheapest_row_{sid},1),\"none\")",
-                   cur.id if cur else "none", "out:id",
-                   self.name(f"cheapest_{sid}", owner))
+        sh.formula(
+            r0 + 1,
+            2,
+            f"IF(ISNUMBER(cheapest_row_{sid}),INDEX("
+            f'{self.costs_area(s, C_ID)},cheapest_row_{sid},1),"none")',
+            cur.id if cur else "none",
+            "out:id",
+            self.name(f"cheapest_{sid}", owner),
+        )
 
         def ab(p: Provider) -> tuple[float, float]:
             k = s.base_tokens * m.overhead(s) / m.TOKENS_PER_MILLION
-            return (k * p.output_rate + m.fixed_part(p),
-                    k * (p.input_rate - p.output_rate))
+            return (
+                k * p.output_rate + m.fixed_part(p),
+                k * (p.input_rate - p.output_rate),
+            )
 
         a_cur = "A" if cur else ""
         head = r0 + 3
-        for col, heading in enumerate(("Id", "Provider", "A ($ / month)",
-                                       "B ($ / month per share)", "Crossing share",
-                                       "Takes over above", "Takes over below")):
+        for col, heading in enumerate(
+            (
+                "Id",
+                "Provider",
+                "A ($ / month)",
+                "B ($ / month per share)",
+                "Crossing share",
+                "Takes over above",
+                "Takes over below",
+            )
+        ):
             sh.label(head, col, heading, "header_wrap")
         first = head + 1
         cur_ab = ab(cur) if cur else None
@@ -1006,23 +1675,42 @@ class Layout:
             sh.label(r, 0, p.id, "id")
             sh.label(r, 1, p.label, "text")
             a, b = ab(p)
-            sh.formula(r, 2, f"effective_tokens_{sid}/{tpm}*{self.pb('output_rate', i)}+"
-                       f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
-                       a, "calc:money4")
-            sh.formula(r, 3, f"effective_tokens_{sid}/{tpm}*({self.pb('input_rate', i)}-"
-                       f"{self.pb('output_rate', i)})", b, "calc:money4")
-            a_c = f"INDEX({area(None, first, 2, first + self.n - 1)},cheapest_row_{sid},1)"
-            b_c = f"INDEX({area(None, first, 3, first + self.n - 1)},cheapest_row_{sid},1)"
+            sh.formula(
+                r,
+                2,
+                f"effective_tokens_{sid}/{tpm}*{self.pb('output_rate', i)}+"
+                f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
+                a,
+                "calc:money4",
+            )
+            sh.formula(
+                r,
+                3,
+                f"effective_tokens_{sid}/{tpm}*({self.pb('input_rate', i)}-"
+                f"{self.pb('output_rate', i)})",
+                b,
+                "calc:money4",
+            )
+            a_area = area(None, first, 2, first + self.n - 1)
+            b_area = area(None, first, 3, first + self.n - 1)
+            a_c = f"INDEX({a_area},cheapest_row_{sid},1)"
+            b_c = f"INDEX({b_area},cheapest_row_{sid},1)"
             cross: object = ""
             if cur_ab is not None and b != cur_ab[1] and ok[i]:
                 x = (cur_ab[0] - a) / (b - cur_ab[1])
                 if 0 <= x <= 1:
                     cross = x
             elig = self.costs_ref(s, i, C_ELIG)
-            sh.formula(r, 4, f"IF(ISNUMBER(cheapest_row_{sid}),IF(AND({elig}=1,"
-                       f"{a1(r, 3)}<>{b_c}),IF(AND(({a_c}-{a1(r, 2)})/({a1(r, 3)}-{b_c})>=0,"
-                       f"({a_c}-{a1(r, 2)})/({a1(r, 3)}-{b_c})<=1),({a_c}-{a1(r, 2)})/"
-                       f"({a1(r, 3)}-{b_c}),\"\"),\"\"),\"\")", cross, "calc:share4")
+            sh.formula(
+                r,
+                4,
+                f"IF(ISNUMBER(cheapest_row_{sid}),IF(AND({elig}=1,"
+                f"{a1(r, 3)}<>{b_c}),IF(AND(({a_c}-{a1(r, 2)})/({a1(r, 3)}-{b_c})>=0,"
+                f"({a_c}-{a1(r, 2)})/({a1(r, 3)}-{b_c})<=1),({a_c}-{a1(r, 2)})/"
+                f'({a1(r, 3)}-{b_c}),""),""),"")',
+                cross,
+                "calc:share4",
+            )
             share = self.scen(s, "input_share")
             up = cross if cross != "" and cross > s.input_share else ""
             down = cross if cross != "" and cross < s.input_share else ""
@@ -1030,33 +1718,65 @@ class Layout:
                 above_vals.append(up)
             if down != "":
                 below_vals.append(down)
-            sh.formula(r, 5, f"IF(ISNUMBER({a1(r, 4)}),IF({a1(r, 4)}>{share},"
-                       f"{a1(r, 4)},\"\"),\"\")", up, "calc:share4")
-            sh.formula(r, 6, f"IF(ISNUMBER({a1(r, 4)}),IF({a1(r, 4)}<{share},"
-                       f"{a1(r, 4)},\"\"),\"\")", down, "calc:share4")
+            sh.formula(
+                r,
+                5,
+                f'IF(ISNUMBER({a1(r, 4)}),IF({a1(r, 4)}>{share},{a1(r, 4)},""),"")',
+                up,
+                "calc:share4",
+            )
+            sh.formula(
+                r,
+                6,
+                f'IF(ISNUMBER({a1(r, 4)}),IF({a1(r, 4)}<{share},{a1(r, 4)},""),"")',
+                down,
+                "calc:share4",
+            )
         last = first + self.n - 1
         res = last + 2
         up_rng, down_rng = area(None, first, 5, last), area(None, first, 6, last)
         sh.label(res, 0, "Cheapest row changes above input share", "label")
-        sh.formula(res, 4, f"IF(COUNT({up_rng})>0,MIN({up_rng}),\"\")",
-                   min(above_vals) if above_vals else "", "out:share4",
-                   self.name(f"switch_share_above_{sid}", owner))
+        sh.formula(
+            res,
+            4,
+            f'IF(COUNT({up_rng})>0,MIN({up_rng}),"")',
+            min(above_vals) if above_vals else "",
+            "out:share4",
+            self.name(f"switch_share_above_{sid}", owner),
+        )
         sh.label(res + 1, 0, "Cheapest row changes below input share", "label")
-        sh.formula(res + 1, 4, f"IF(COUNT({down_rng})>0,MAX({down_rng}),\"\")",
-                   max(below_vals) if below_vals else "", "out:share4",
-                   self.name(f"switch_share_below_{sid}", owner))
+        sh.formula(
+            res + 1,
+            4,
+            f'IF(COUNT({down_rng})>0,MAX({down_rng}),"")',
+            max(below_vals) if below_vals else "",
+            "out:share4",
+            self.name(f"switch_share_below_{sid}", owner),
+        )
         ids = self.costs_area(s, C_ID)
         up_who = ""
         if above_vals:
-            up_who = self.providers[next(
-                i for i, p in enumerate(self.providers)
-                if cur_ab is not None and ok[i] and ab(p)[1] != cur_ab[1]
-                and (cur_ab[0] - ab(p)[0]) / (ab(p)[1] - cur_ab[1]) == min(above_vals))].id
+            up_who = self.providers[
+                next(
+                    i
+                    for i, p in enumerate(self.providers)
+                    if cur_ab is not None
+                    and ok[i]
+                    and ab(p)[1] != cur_ab[1]
+                    and (cur_ab[0] - ab(p)[0]) / (ab(p)[1] - cur_ab[1])
+                    == min(above_vals)
+                )
+            ].id
         sh.label(res + 2, 0, "Row that takes over above", "label")
-        sh.formula(res + 2, 4, f"IF(ISNUMBER(switch_share_above_{sid}),INDEX({ids},"
-                   f"MATCH(switch_share_above_{sid},{up_rng},0),1),\"none in 0-1\")",
-                   up_who or "none in 0-1", "out:id",
-                   self.name(f"switch_provider_above_{sid}", owner))
+        sh.formula(
+            res + 2,
+            4,
+            f"IF(ISNUMBER(switch_share_above_{sid}),INDEX({ids},"
+            f'MATCH(switch_share_above_{sid},{up_rng},0),1),"none in 0-1")',
+            up_who or "none in 0-1",
+            "out:id",
+            self.name(f"switch_provider_above_{sid}", owner),
+        )
         return res + 4
 
     def checks(self) -> None:
@@ -1068,39 +1788,80 @@ class Layout:
         for s in self.scenarios:
             sid = s.id
             blk = self.costs[sid]
-            parts = "+".join(f"SUM({self.costs_area(s, c)})"
-                             for c in (C_INCOST, C_OUTCOST, C_FIXED, C_EGRESS))
-            rows.append((f"{s.label}: costs add up (parts = totals)",
-                         f"ABS(SUM({self.costs_area(s, C_COST)})-({parts}))<=0.000001*"
-                         f"(1+ABS(SUM({self.costs_area(s, C_COST)})))", True))
-            rows.append((f"{s.label}: every row ranked or explained",
-                         f"COUNT({self.costs_area(s, C_RANK)})=eligible_count_{sid}",
-                         True))
+            parts = "+".join(
+                f"SUM({self.costs_area(s, c)})"
+                for c in (C_INCOST, C_OUTCOST, C_FIXED, C_EGRESS)
+            )
+            rows.append(
+                (
+                    f"{s.label}: costs add up (parts = totals)",
+                    f"ABS(SUM({self.costs_area(s, C_COST)})-({parts}))<=0.000001*"
+                    f"(1+ABS(SUM({self.costs_area(s, C_COST)})))",
+                    True,
+                )
+            )
+            rows.append(
+                (
+                    f"{s.label}: every row ranked or explained",
+                    f"COUNT({self.costs_area(s, C_RANK)})=eligible_count_{sid}",
+                    True,
+                )
+            )
             fb = self.forecast_blocks[sid]
             monthly = area(FORECAST, fb["first"], fb["last_col"], fb["last"])
             totals = area(FORECAST, fb["first"], 2, fb["last"])
             cum = area(FORECAST, fb["cfirst"], fb["last_col"], fb["clast"])
             del monthly
-            rows.append((f"{s.label}: forecast totals equal the last cumulative month",
-                         f"ABS(SUM({totals})-SUM({cum}))<=0.000001*(1+ABS(SUM({totals})))",
-                         True))
-            rows.append((f"{s.label}: no error values in costs",
-                         f"NOT(ISERROR(SUM({area(COSTS, blk.first, 0, blk.last, C_TOKENKEY)})))",
-                         True))
-        rows.append(("No error values in the forecast",
-                     f"NOT(ISERROR(SUM({self._used_area(FORECAST)})))", True))
-        rows.append(("No error values in the sensitivity grids",
-                     f"NOT(ISERROR(SUM({self._used_area(SENSITIVITY)})))", True))
-        rows.append(("No error values on the break-even sheet",
-                     f"NOT(ISERROR(SUM({self._used_area(BREAKEVEN)})))", True))
+            rows.append(
+                (
+                    f"{s.label}: forecast totals equal the last cumulative month",
+                    f"ABS(SUM({totals})-SUM({cum}))<=0.000001*(1+ABS(SUM({totals})))",
+                    True,
+                )
+            )
+            rows.append(
+                (
+                    f"{s.label}: no error values in costs",
+                    "NOT(ISERROR(SUM("
+                    f"{area(COSTS, blk.first, 0, blk.last, C_TOKENKEY)})))",
+                    True,
+                )
+            )
+        rows.append(
+            (
+                "No error values in the forecast",
+                f"NOT(ISERROR(SUM({self._used_area(FORECAST)})))",
+                True,
+            )
+        )
+        rows.append(
+            (
+                "No error values in the sensitivity grids",
+                f"NOT(ISERROR(SUM({self._used_area(SENSITIVITY)})))",
+                True,
+            )
+        )
+        rows.append(
+            (
+                "No error values on the break-even sheet",
+                f"NOT(ISERROR(SUM({self._used_area(BREAKEVEN)})))",
+                True,
+            )
+        )
         first = 3
         for k, (label, formula, value) in enumerate(rows):
             sh.label(first + k, 0, label, "label")
             sh.formula(first + k, 1, formula, value, "calc:bool")
         last = first + len(rows) - 1
         sh.label(last + 2, 0, "All checks hold", "label_bold")
-        sh.formula(last + 2, 1, f"AND({area(None, first, 1, last)})", True, "out:bool",
-                   self.name("master_check", "checks"))
+        sh.formula(
+            last + 2,
+            1,
+            f"AND({area(None, first, 1, last)})",
+            True,
+            "out:bool",
+            self.name("master_check", "checks"),
+        )
         sh.widths = {0: 60, 1: 12}
 
     def _used_area(self, title: str) -> str:
@@ -1113,13 +1874,29 @@ class Layout:
         sh = self.sheet(SUMMARY)
         book = self.book
         date = book.price_date.isoformat() if book.price_date else "undated"
-        sh.label(0, 0, "LLM inference cost: which provider, and when does fixed-cost "
-                 "hosting win?", "title")
-        sh.label(1, 0, f"{book.name}; list prices of {date}. All figures are formulas "
-                 "over the Inputs and Pricebook sheets.", "note")
-        heads = ("Scenario", "Volume (tokens / month)", "Cheapest eligible",
-                 "Cost ($ / month)", "Cheapest per-token", "Cost ($ / month)",
-                 "Lowest break-even (tokens / month)", "Recommendation")
+        sh.label(
+            0,
+            0,
+            "LLM inference cost: which provider, and when does fixed-cost hosting win?",
+            "title",
+        )
+        sh.label(
+            1,
+            0,
+            f"{book.name}; list prices of {date}. All figures are formulas "
+            "over the Inputs and Pricebook sheets.",
+            "note",
+        )
+        heads = (
+            "Scenario",
+            "Volume (tokens / month)",
+            "Cheapest eligible",
+            "Cost ($ / month)",
+            "Cheapest per-token",
+            "Cost ($ / month)",
+            "Lowest break-even (tokens / month)",
+            "Recommendation",
+        )
         for col, heading in enumerate(heads):
             sh.label(3, col, heading, "header_wrap")
         for j, s in enumerate(self.scenarios):
@@ -1131,23 +1908,51 @@ class Layout:
             top = rank.index(1) if 1 in rank else None
             sh.label(r, 0, s.label, "label")
             sh.formula(r, 1, f"base_tokens_{sid}", s.base_tokens, "link:tokens")
-            sh.formula(r, 2, f"cheapest_{sid}",
-                       self.providers[top].id if top is not None else "none", "link:id")
-            sh.formula(r, 3, f"IF(ISNUMBER(cheapest_row_{sid}),INDEX("
-                       f"{self.costs_area(s, C_COST)},cheapest_row_{sid},1),\"\")",
-                       costs[top] if top is not None else "", "out:money")
-            keyed = [(c, i) for i, (c, e, p) in enumerate(zip(costs, ok, self.providers))
-                     if e and not p.is_fixed]
+            sh.formula(
+                r,
+                2,
+                f"cheapest_{sid}",
+                self.providers[top].id if top is not None else "none",
+                "link:id",
+            )
+            sh.formula(
+                r,
+                3,
+                f"IF(ISNUMBER(cheapest_row_{sid}),INDEX("
+                f'{self.costs_area(s, C_COST)},cheapest_row_{sid},1),"")',
+                costs[top] if top is not None else "",
+                "out:money",
+            )
+            keyed = [
+                (c, i)
+                for i, (c, e, p) in enumerate(
+                    zip(costs, ok, self.providers, strict=True)
+                )
+                if e and not p.is_fixed
+            ]
             best = min(keyed)[1] if keyed else None
-            sh.formula(r, 4, f"IF(ISNUMBER(cheapest_token_row_{sid}),INDEX("
-                       f"{self.costs_area(s, C_ID)},cheapest_token_row_{sid},1),\"none\")",
-                       self.providers[best].id if best is not None else "none", "out:id")
-            sh.formula(r, 5, f"cheapest_token_cost_{sid}",
-                       costs[best] if best is not None else "", "link:money")
+            sh.formula(
+                r,
+                4,
+                f"IF(ISNUMBER(cheapest_token_row_{sid}),INDEX("
+                f'{self.costs_area(s, C_ID)},cheapest_token_row_{sid},1),"none")',
+                self.providers[best].id if best is not None else "none",
+                "out:id",
+            )
+            sh.formula(
+                r,
+                5,
+                f"cheapest_token_cost_{sid}",
+                costs[best] if best is not None else "",
+                "link:money",
+            )
             low = self.plan.sheet(BREAKEVEN).cells[self.lowest[sid]].value
             sh.formula(r, 6, f"lowest_breakeven_{sid}", low, "link:tokens")
-            rec = self.plan.sheet(BREAKEVEN).cells[
-                (self.lowest[sid][0] + 1, self.lowest[sid][1])].value
+            rec = (
+                self.plan.sheet(BREAKEVEN)
+                .cells[(self.lowest[sid][0] + 1, self.lowest[sid][1])]
+                .value
+            )
             sh.formula(r, 7, f"recommendation_{sid}", rec, "link:text")
         r = 5 + len(self.scenarios)
         sh.label(r, 0, "All checks hold", "label_bold")
@@ -1163,8 +1968,10 @@ class Layout:
             (f"Pricebook: {book.name}", "label_bold"),
             (f"Prices read on {date}, in {book.currency}.", "text"),
             ("Built from: " + ", ".join(book.files), "text"),
-            (f"Built by infercost {__version__} on {dt.date.today().isoformat()}.",
-             "text"),
+            (
+                f"Built by infercost {__version__} on {dt.date.today().isoformat()}.",
+                "text",
+            ),
         ]
         if book.source:
             lines.append((f"Snapshot source: {book.source}", "text"))
@@ -1173,31 +1980,65 @@ class Layout:
         lines += [
             ("", "text"),
             ("The model", "label_bold"),
-            ("overhead = (1 + retry rate) x (1 + guardrail rate) x (1 - cache hit rate)",
-             "text"),
-            ("effective tokens = base tokens x overhead; input tokens = effective x "
-             "input share; output tokens = the rest", "text"),
-            ("monthly cost = input tokens / 1M x input rate + output tokens / 1M x "
-             "output rate + fixed monthly + egress", "text"),
-            ("A row is eligible when its quality tier, SLA and latency pass the "
-             "scenario's gates; an unknown value fails a gate that is set.", "text"),
+            (
+                "overhead = (1 + retry rate) x (1 + guardrail rate) x "
+                "(1 - cache hit rate)",
+                "text",
+            ),
+            (
+                "effective tokens = base tokens x overhead; input tokens = effective x "
+                "input share; output tokens = the rest",
+                "text",
+            ),
+            (
+                "monthly cost = input tokens / 1M x input rate + output tokens / 1M x "
+                "output rate + fixed monthly + egress",
+                "text",
+            ),
+            (
+                "A row is eligible when its quality tier, SLA and latency pass the "
+                "scenario's gates; an unknown value fails a gate that is set.",
+                "text",
+            ),
             ("Ranks order eligible rows by cost; ties keep pricebook order.", "text"),
-            ("Break-even: the base volume where a fixed-cost row and a per-token row "
-             "cost the same, under each scenario's input share and overhead.", "text"),
+            (
+                "Break-even: the base volume where a fixed-cost row and a per-token "
+                "row "
+                "cost the same, under each scenario's input share and overhead.",
+                "text",
+            ),
             ("", "text"),
             ("Limitations", "label_bold"),
-            ("List prices only: enterprise discounts, committed-use and batch pricing "
-             "are not modelled.", "text"),
-            ("Quality tiers, SLAs and latencies are estimates; validate them against "
-             "your own evaluations and contracts.", "text"),
-            ("Marketplace prices (for example GPU marketplaces) move; a fixed cost is "
-             "a reference estimate, not a quote.", "text"),
-            ("Fixed-cost rows are modelled as unlimited capacity at a flat price.",
-             "text"),
+            (
+                "List prices only: enterprise discounts, committed-use and batch "
+                "pricing "
+                "are not modelled.",
+                "text",
+            ),
+            (
+                "Quality tiers, SLAs and latencies are estimates; validate them "
+                "against "
+                "your own evaluations and contracts.",
+                "text",
+            ),
+            (
+                "Marketplace prices (for example GPU marketplaces) move; a fixed cost "
+                "is "
+                "a reference estimate, not a quote.",
+                "text",
+            ),
+            (
+                "Fixed-cost rows are modelled as unlimited capacity at a flat price.",
+                "text",
+            ),
             ("", "text"),
             ("How to verify", "label_bold"),
-            ("Run: infercost verify THIS_WORKBOOK.xlsx  (recalculates with LibreOffice "
-             "or Gnumeric and compares every formula with the Python model)", "text"),
+            (
+                "Run: infercost verify THIS_WORKBOOK.xlsx  (recalculates with "
+                "LibreOffice "
+                "or Gnumeric and compares every formula with the Python model)",
+                "text",
+            ),
             ("", "text"),
             ("Sources per provider", "label_bold"),
         ]
@@ -1214,6 +2055,33 @@ class Layout:
             sh.label(r, 3, p.checked.isoformat() if p.checked else "", "text")
             sh.label(r, 4, p.note, "text")
         sh.widths = {0: 24, 1: 24, 2: 50, 3: 12, 4: 50}
+
+    def metadata(self) -> None:
+        """The book as built, as YAML text in a very hidden sheet.
+
+        The verifier reads the workbook's structure (rows, scenarios, grid
+        sizes) from here and its inputs from the visible cells.
+        """
+        from .document import book_to_document, dump_document
+
+        sh = self.sheet(METADATA)
+        sh.hidden = True
+        book = self.book
+        doc = book_to_document(book)
+        doc["forecast"]["months"] = book.forecast_columns or book.forecast_months
+        text = dump_document(doc)
+        chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
+        sh.label(
+            0,
+            0,
+            "infercost metadata: the pricebook this workbook was built "
+            "from. Do not edit.",
+            "text",
+        )
+        sh.label(1, 0, WORKBOOK_MARK, "text")
+        sh.label(2, 0, str(len(chunks)), "text")
+        for i, chunk in enumerate(chunks):
+            sh.label(3 + i, 0, chunk, "text")
 
 
 def gate_flags(p: Provider, s: Scenario) -> tuple[int, int, int]:

@@ -158,10 +158,10 @@ def import_litellm(
 
     Ids come from the key: lower-cased, every run of other characters made
     one ``_``, ``m_`` in front when it would not start with a letter. A slug
-    over 40 characters keeps its head and tail around a 6-hex-digit hash of
-    the key; a slug that an earlier entry of the file already took gets the
-    hash suffix. Ids are assigned over every importable entry of the file, so
-    an entry's id does not change with the filters.
+    over 40 characters, or one an earlier entry of the file already took, is
+    shortened as needed and ends in ``_`` and 6 hex digits of a hash of the
+    key (see :func:`_hashed`). Ids are assigned over every importable entry of
+    the file, so an entry's id does not change with the filters.
 
     Raises :class:`~generator.errors.InputError` when the file cannot be read
     or is not a JSON object, or ``price_date`` is not a date YYYY-MM-DD.
@@ -205,11 +205,12 @@ def import_litellm(
 
     wanted_providers = {p.strip().lower() for p in providers or []}
     globs = list(models or [])
-    _warn_unmatched_filters(entries, wanted_providers, models or [], warnings)
+    _warn_unmatched_filters(entries, wanted_providers, globs, warnings)
 
     rows: list[dict[str, Any]] = []
     skipped: Counter[str] = Counter()
     ignored: Counter[str] = Counter()
+    with_ignored = 0
     for entry in entries:
         if wanted_providers and entry.provider.lower() not in wanted_providers:
             continue
@@ -220,11 +221,11 @@ def import_litellm(
             continue
         rows.append(entry.row)
         ignored.update(entry.ignored)
+        with_ignored += bool(entry.ignored)
 
     if not rows:
         warnings.append("no entry was imported: check the providers and models")
     elif ignored:
-        with_ignored = sum(1 for row in rows if "not imported:" in row["note"])
         common = ", ".join(f"{k} ({n:,})" for k, n in ignored.most_common(3))
         warnings.append(
             f"{with_ignored:,} of {len(rows):,} rows have LiteLLM price kinds "

@@ -90,12 +90,14 @@ def eligibility(p: Provider, s: Scenario) -> tuple[bool, str]:
 def ranks(costs: list[float], eligible: list[bool]) -> list[int | None]:
     """Rank eligible rows by ascending cost (1 = cheapest); ties keep order."""
     out: list[int | None] = []
-    for i, (cost, ok) in enumerate(zip(costs, eligible)):
+    for i, (cost, ok) in enumerate(zip(costs, eligible, strict=True)):
         if not ok:
             out.append(None)
             continue
-        below = sum(1 for c, e in zip(costs, eligible) if e and c < cost)
-        ties_before = sum(1 for c, e in zip(costs[:i], eligible[:i]) if e and c == cost)
+        below = sum(1 for c, e in zip(costs, eligible, strict=True) if e and c < cost)
+        ties_before = sum(
+            1 for c, e in zip(costs[:i], eligible[:i], strict=True) if e and c == cost
+        )
         out.append(1 + below + ties_before)
     return out
 
@@ -136,9 +138,7 @@ def breakeven(fixed: Provider, token: Provider, s: Scenario) -> Breakeven:
     return Breakeven(CROSSES, gap / steeper)
 
 
-def switch_share(
-    current: Provider, other: Provider, s: Scenario
-) -> float | None:
+def switch_share(current: Provider, other: Provider, s: Scenario) -> float | None:
     """Input share at which ``other`` costs the same as ``current``, or None.
 
     Cost at base volume is linear in the share x: A + B * x with
@@ -167,7 +167,11 @@ def forecast_costs(p: Provider, s: Scenario, months: int) -> list[float]:
 
 def crossover_volumes(book: Book) -> list[float]:
     """Log-spaced volumes from crossover_min_tokens to crossover_max_tokens."""
-    lo, hi, n = book.crossover_min_tokens, book.crossover_max_tokens, book.crossover_points
+    lo, hi, n = (
+        book.crossover_min_tokens,
+        book.crossover_max_tokens,
+        book.crossover_points,
+    )
     ratio = hi / lo
     return [lo * ratio ** (i / (n - 1)) for i in range(n)]
 

@@ -36,6 +36,10 @@ class Cell:
     style: str
     formula: str | None = None  # without the leading '='
     name: str | None = None
+    # For an input: what it sets, e.g. ("scenario", "agent", "input_share"),
+    # ("provider", "io_net", "fixed_monthly"), ("book", "forecast_months"),
+    # ("input_shares", 3). The verifier reads inputs back through these keys.
+    key: tuple[Any, ...] | None = None
 
 
 @dataclass
@@ -83,8 +87,9 @@ class SheetPlan:
         value: Any,
         style: str,
         name: str | None = None,
+        key: tuple[Any, ...] | None = None,
     ) -> Cell:
-        return self.put(row, col, Cell(INPUT, value, style, None, name))
+        return self.put(row, col, Cell(INPUT, value, style, None, name, key))
 
     def label(self, row: int, col: int, text: str, style: str = "label") -> Cell:
         return self.put(row, col, Cell(LABEL, text, style))
@@ -123,6 +128,15 @@ class Plan:
                     out[cell.name] = (sheet.title, row, col)
         return out
 
+    def inputs(self) -> list[tuple[str, int, int, Cell]]:
+        """Every input cell: (sheet title, row, col, cell)."""
+        return [
+            (sheet.title, row, col, cell)
+            for sheet in self.sheets
+            for (row, col), cell in sheet.cells.items()
+            if cell.kind == INPUT
+        ]
+
     def cell(self, name: str) -> Cell:
         title, row, col = self.names()[name]
         return self.sheet(title).cells[(row, col)]
@@ -147,7 +161,11 @@ def ref(
 
 
 def area(
-    title: str | None, first_row: int, col: int, last_row: int, last_col: int | None = None
+    title: str | None,
+    first_row: int,
+    col: int,
+    last_row: int,
+    last_col: int | None = None,
 ) -> str:
     """An absolute range such as Costs!$K$7:$K$17 (``title`` None: same sheet)."""
     last_col = col if last_col is None else last_col

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .yamlsource import PathKey, Source, load_yaml
+from .yamlsource import PathKey, Source, load_yaml, parse_yaml
 
 FORMAT_VERSION = 1
 PER_TOKEN = "per_token"
@@ -85,6 +85,9 @@ class Book:
     providers: list[Provider]
     scenarios: list[Scenario]
     forecast_months: int = 6
+    # Month columns the Forecast sheet has; None: forecast_months. A workbook
+    # edited down to fewer months keeps its columns (the rest count as 0).
+    forecast_columns: int | None = None
     currency: str = "USD"
     source: str = ""
     notes: str = ""
@@ -294,7 +297,10 @@ def id_pair(value: Any, source: Source, path: PathKey) -> tuple[str, str]:
         raise source.error(
             path, f"expected [fixed row id, per-token row id], got {_got(value)}"
         )
-    return (identifier(value[0], source, path + (0,)), identifier(value[1], source, path + (1,)))
+    return (
+        identifier(value[0], source, path + (0,)),
+        identifier(value[1], source, path + (1,)),
+    )
 
 
 def _did_you_mean(word: str, options: Sequence[str]) -> str:
@@ -419,8 +425,12 @@ class _Part:
 
 def _read_file(path: Path) -> _Part:
     data, source = load_yaml(path)
+    return _read_data(data, source)
+
+
+def _read_data(data: Any, source: Source) -> _Part:
     if data is None:
-        raise InputError("the file is empty; expected a pricebook", file=str(path))
+        raise InputError("the file is empty; expected a pricebook", file=source.file)
     if not isinstance(data, dict):
         raise source.error((), f"expected a mapping of sections, got {_got(data)}")
     if "format" not in data:
@@ -438,7 +448,9 @@ def _read_file(path: Path) -> _Part:
         if key == "format":
             continue
         if key not in SECTIONS:
-            raise source.error(path, f"unknown section{_did_you_mean(str(key), SECTIONS)}")
+            raise source.error(
+                path, f"unknown section{_did_you_mean(str(key), SECTIONS)}"
+            )
         if key == "pricebook":
             sections[key] = _record(PRICEBOOK_SPEC, value, source, path)
         elif key == "providers":
@@ -457,7 +469,7 @@ def _read_file(path: Path) -> _Part:
             sections[key] = _record(SENSITIVITY_SPEC, value, source, path)
         elif key == "crossover":
             sections[key] = _record(CROSSOVER_SPEC, value, source, path)
-    return _Part(str(path), source, sections)
+    return _Part(source.file, source, sections)
 
 
 def load_book(paths: Sequence[Path]) -> Book:
@@ -472,6 +484,12 @@ def load_book(paths: Sequence[Path]) -> Book:
     return merge_parts(parts)
 
 
+def load_book_text(text: str, name: str) -> Book:
+    """Load one pricebook document from YAML ``text`` (``name`` for messages)."""
+    data, source = parse_yaml(text, name)
+    return merge_parts([_read_data(data, source)])
+
+
 def merge_parts(parts: list[_Part]) -> Book:
     warnings: list[str] = []
     owner: dict[str, _Part] = {}
@@ -483,7 +501,8 @@ def merge_parts(parts: list[_Part]) -> Book:
                 continue
             if key in owner:
                 warnings.append(
-                    f"{part.file}: section '{key}' replaces the one in {owner[key].file}"
+                    f"{part.file}: section '{key}' replaces the one in "
+                    f"{owner[key].file}"
                 )
             owner[key] = part
 
@@ -495,7 +514,9 @@ def merge_parts(parts: list[_Part]) -> Book:
             (), "no scenarios: add a 'scenarios' section or a scenarios file"
         )
     if "pricebook" not in owner:
-        raise parts[0].source.error((), "missing section 'pricebook' (name, price_date)")
+        raise parts[0].source.error(
+            (), "missing section 'pricebook' (name, price_date)"
+        )
 
     seen: dict[str, tuple[_Part, int]] = {}
     rows: list[Provider] = []

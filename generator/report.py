@@ -9,12 +9,12 @@ from .pricebook import Book
 def _table(headings: list[str], rows: list[list[str]], right: set[int]) -> str:
     widths = [len(h) for h in headings]
     for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row)]
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
 
     def line(cells: list[str]) -> str:
         return "  ".join(
             cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths))
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
 
     out = [line(headings), line(["-" * w for w in widths])]
@@ -39,13 +39,24 @@ def render_show(book: Book) -> str:
         rows = []
         for i in m.order(costs, ok):
             p = book.providers[i]
-            rows.append([str(rank[i]) if rank[i] else "-", p.id, p.label, p.pricing,
-                         money(costs[i]), elig[i][1]])
+            rows.append(
+                [
+                    str(rank[i]) if rank[i] else "-",
+                    p.id,
+                    p.label,
+                    p.pricing,
+                    money(costs[i]),
+                    elig[i][1],
+                ]
+            )
         parts.append(
             f"\n{s.label} ({s.id}): {s.base_tokens:,.0f} tokens / month, input share "
             f"{s.input_share:g}, overhead {m.overhead(s):.6f}\n"
-            + _table(["rank", "id", "provider", "pricing", "$ / month", "status"],
-                     rows, {0, 4})
+            + _table(
+                ["rank", "id", "provider", "pricing", "$ / month", "status"],
+                rows,
+                {0, 4},
+            )
         )
     if len(book.scenarios) > 1:
         rows = []
@@ -57,8 +68,11 @@ def render_show(book: Book) -> str:
             rows.append(row)
         parts.append(
             f"\nMultipliers (cost / cost in {base.id})\n"
-            + _table(["id"] + [s.id for s in book.scenarios[1:]], rows,
-                     set(range(1, len(book.scenarios))))
+            + _table(
+                ["id"] + [s.id for s in book.scenarios[1:]],
+                rows,
+                set(range(1, len(book.scenarios))),
+            )
         )
     fixed = [p for p in book.providers if p.is_fixed]
     tokens = [p for p in book.providers if not p.is_fixed]
@@ -75,8 +89,11 @@ def render_show(book: Book) -> str:
         parts.append(
             "\nBreak-even volumes (base tokens / month, under each scenario's "
             "profile)\n"
-            + _table(["fixed row", "per-token row"] + [s.id for s in book.scenarios],
-                     rows, set(range(2, 2 + len(book.scenarios))))
+            + _table(
+                ["fixed row", "per-token row"] + [s.id for s in book.scenarios],
+                rows,
+                set(range(2, 2 + len(book.scenarios))),
+            )
         )
     else:
         parts.append("\nNo fixed-cost rows: no break-even to show.")

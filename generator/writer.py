@@ -66,8 +66,11 @@ class _Formats:
 
     @staticmethod
     def _props(style: str) -> dict[str, Any]:
-        base: dict[str, Any] = {"font_name": "Calibri", "font_size": 10,
-                                "valign": "top"}
+        base: dict[str, Any] = {
+            "font_name": "Calibri",
+            "font_size": 10,
+            "valign": "top",
+        }
         if style == "title":
             return {**base, "bold": True, "font_size": 14}
         if style == "subtitle":
@@ -75,8 +78,13 @@ class _Formats:
         if style == "note":
             return {**base, "italic": True, "font_color": "#595959"}
         if style in ("header", "header_wrap"):
-            return {**base, "bold": True, "bg_color": HEADER_FILL, "bottom": 1,
-                    "text_wrap": style == "header_wrap"}
+            return {
+                **base,
+                "bold": True,
+                "bg_color": HEADER_FILL,
+                "bottom": 1,
+                "text_wrap": style == "header_wrap",
+            }
         if style == "label":
             return base
         if style == "label_bold":
@@ -88,8 +96,13 @@ class _Formats:
         role, _, fmt = style.partition(":")
         props = {**base, "num_format": NUMBER_FORMATS.get(fmt, "General")}
         if role == "input":
-            props.update(font_color=BLUE, bg_color=INPUT_FILL, locked=False, border=1,
-                         border_color="#BFBFBF")
+            props.update(
+                font_color=BLUE,
+                bg_color=INPUT_FILL,
+                locked=False,
+                border=1,
+                border_color="#BFBFBF",
+            )
         elif role == "link":
             props.update(font_color=GREEN)
         elif role == "out":
@@ -104,8 +117,9 @@ def write_plan(plan: Plan, path: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"{folder}: cannot create the output folder: "
-                          f"{exc.strerror}") from None
+        raise OutputError(
+            f"{folder}: cannot create the output folder: {exc.strerror}"
+        ) from None
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
@@ -156,8 +170,9 @@ def _check(code: int | None, sheet: str, row: int, col: int) -> None:
     if code not in (0, None):
         from .plan import a1
 
-        raise OutputError(f"{sheet}!{a1(row, col)}: XlsxWriter refused the cell "
-                          f"(code {code})")
+        raise OutputError(
+            f"{sheet}!{a1(row, col)}: XlsxWriter refused the cell (code {code})"
+        )
 
 
 def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> None:
@@ -192,12 +207,27 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
                 code = ws.write_string(row, col, text, fmt)
         _check(code, sheet.title, row, col)
     for v in sheet.validations:
-        _check(ws.data_validation(v.first_row, v.first_col, v.last_row, v.last_col,
-                                  v.options), sheet.title, v.first_row, v.first_col)
+        _check(
+            ws.data_validation(
+                v.first_row, v.first_col, v.last_row, v.last_col, v.options
+            ),
+            sheet.title,
+            v.first_row,
+            v.first_col,
+        )
     for first_row, first_col, last_row, last_col in sheet.colour_scales:
-        ws.conditional_format(first_row, first_col, last_row, last_col, {
-            "type": "3_color_scale", "min_color": "#63BE7B", "mid_color": "#FFEB84",
-            "max_color": "#F8696B"})
+        ws.conditional_format(
+            first_row,
+            first_col,
+            last_row,
+            last_col,
+            {
+                "type": "3_color_scale",
+                "min_color": "#63BE7B",
+                "mid_color": "#FFEB84",
+                "max_color": "#F8696B",
+            },
+        )
     if sheet.freeze:
         ws.freeze_panes(*sheet.freeze)
     ws.set_landscape()
@@ -207,10 +237,17 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
     safe = header.replace("&", "&&")
     ws.set_header(f"&L{safe}&R&A", {"scale_with_doc": False})
     ws.set_footer("&Lbuilt by infercost&RPage &P of &N")
-    ws.protect("", {"format_columns": True, "format_rows": True,
-                    "select_locked_cells": True, "select_unlocked_cells": True})
+    ws.protect(
+        "",
+        {
+            "format_columns": True,
+            "format_rows": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
+    )
     if sheet.hidden:
-        ws.hide()
+        ws.very_hidden()
 
 
 def _is_web_url(text: str) -> bool:

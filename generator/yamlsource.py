@@ -91,8 +91,7 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
         raise InputError(f"cannot read: {exc.strerror}", file=name) from None
     if len(raw) > MAX_BYTES:
         raise InputError(
-            f"file is {len(raw):,} bytes; a pricebook may have at most "
-            f"{MAX_BYTES:,}",
+            f"file is {len(raw):,} bytes; a pricebook may have at most {MAX_BYTES:,}",
             file=name,
         )
     try:
