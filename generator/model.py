@@ -88,17 +88,18 @@ def eligibility(p: Provider, s: Scenario) -> tuple[bool, str]:
 
 
 def ranks(costs: list[float], eligible: list[bool]) -> list[int | None]:
-    """Rank eligible rows by ascending cost (1 = cheapest); ties keep order."""
-    out: list[int | None] = []
-    for i, (cost, ok) in enumerate(zip(costs, eligible, strict=True)):
-        if not ok:
-            out.append(None)
-            continue
-        below = sum(1 for c, e in zip(costs, eligible, strict=True) if e and c < cost)
-        ties_before = sum(
-            1 for c, e in zip(costs[:i], eligible[:i], strict=True) if e and c == cost
-        )
-        out.append(1 + below + ties_before)
+    """Rank eligible rows by ascending cost (1 = cheapest); ties keep order.
+
+    The rank of row i is 1 + the eligible rows that cost less + the eligible
+    rows before it that cost the same, which is its place when the eligible
+    rows are sorted by (cost, position).
+    """
+    out: list[int | None] = [None] * len(costs)
+    ranked = sorted(
+        (c, i) for i, (c, ok) in enumerate(zip(costs, eligible, strict=True)) if ok
+    )
+    for place, (_, i) in enumerate(ranked, start=1):
+        out[i] = place
     return out
 
 

@@ -1,0 +1,124 @@
+"""Properties of the cost model (hypothesis): ranks, break-evens, switch shares."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from generator import model as m
+from generator.pricebook import FIXED, PER_TOKEN, Provider, Scenario
+
+rates = st.floats(0, 50, allow_nan=False)
+amounts = st.floats(0, 5000, allow_nan=False)
+shares = st.floats(0, 1, allow_nan=False)
+
+
+def provider(
+    pid: str,
+    pricing: str,
+    input_rate: float,
+    output_rate: float,
+    fixed: float = 0.0,
+    egress: float = 0.0,
+) -> Provider:
+    return Provider(pid, pid, pid, pricing, input_rate, output_rate, fixed, egress, 4)
+
+
+scenarios = st.builds(
+    lambda volume, share, retry, guard, cache: Scenario(
+        "s", "s", volume, share, retry, guard, cache, None, None, None, 0.0
+    ),
+    st.floats(1e3, 1e12),
+    shares,
+    st.floats(0, 0.5),
+    st.floats(0, 0.5),
+    st.floats(0, 0.99),
+)
+
+
+def brute_ranks(costs, eligible):
+    out = []
+    for i, (cost, ok) in enumerate(zip(costs, eligible, strict=True)):
+        if not ok:
+            out.append(None)
+            continue
+        below = sum(1 for c, e in zip(costs, eligible, strict=True) if e and c < cost)
+        ties = sum(
+            1 for c, e in zip(costs[:i], eligible[:i], strict=True) if e and c == cost
+        )
+        out.append(1 + below + ties)
+    return out
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([1.0, 2.0, 2.5, 3.0, 10.0]), st.booleans()),
+        max_size=30,
+    )
+)
+def test_ranks_follow_cost_then_pricebook_order(rows):
+    """Eligible rows rank by cost; ties keep pricebook order; others unranked."""
+    costs = [c for c, _ in rows]
+    ok = [e for _, e in rows]
+    assert m.ranks(costs, ok) == brute_ranks(costs, ok)
+    order = m.order(costs, ok)
+    assert sorted(order) == list(range(len(rows)))
+
+
+@given(scenarios, rates, rates, amounts, amounts)
+def test_breakeven_is_where_the_cost_lines_cross(s, in_rate, out_rate, fixed, egress):
+    """At the break-even volume the fixed row and the per-token row cost the same."""
+    f = provider("f", FIXED, 0, 0, fixed, egress)
+    t = provider("t", PER_TOKEN, in_rate, out_rate)
+    be = m.breakeven(f, t, s)
+    if be.status == m.CROSSES:
+        assert be.volume > 0
+        a = m.monthly_cost(f, s, be.volume)
+        b = m.monthly_cost(t, s, be.volume)
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+        # Below it pay-per-token is cheaper, above it the fixed row is.
+        assert m.monthly_cost(t, s, be.volume / 2) <= m.monthly_cost(
+            f, s, be.volume / 2
+        )
+        assert m.monthly_cost(t, s, be.volume * 2) >= m.monthly_cost(
+            f, s, be.volume * 2
+        )
+    elif be.status == m.NO_CROSSOVER:
+        assert m.monthly_cost(t, s, 1e15) <= m.monthly_cost(f, s, 1e15) + 1e-6
+    else:
+        assert m.monthly_cost(f, s, 1.0) <= m.monthly_cost(t, s, 1.0) + 1e-6
+
+
+@given(scenarios, rates, rates, rates, rates, amounts)
+def test_switch_share_equalises_costs(s, a_in, a_out, b_in, b_out, fixed):
+    """At the switch share two rows cost the same at the scenario's volume."""
+    a = provider("a", PER_TOKEN, a_in, a_out, fixed)
+    b = provider("b", PER_TOKEN, b_in, b_out)
+    x = m.switch_share(a, b, s)
+    if x is not None:
+        assert 0 <= x <= 1
+        ca = m.monthly_cost(a, s, s.base_tokens, x)
+        cb = m.monthly_cost(b, s, s.base_tokens, x)
+        assert math.isclose(ca, cb, rel_tol=1e-7, abs_tol=1e-6)
+
+
+@given(scenarios, rates, rates)
+def test_forecast_month_zero_is_base_cost(s, in_rate, out_rate):
+    """Month 0 of the forecast costs what the base volume costs."""
+    p = provider("p", PER_TOKEN, in_rate, out_rate)
+    assert math.isclose(
+        m.forecast_costs(p, s, 1)[0],
+        m.monthly_cost(p, s, s.base_tokens),
+        rel_tol=1e-12,
+        abs_tol=1e-12,
+    )
+
+
+def test_multiplier_is_none_when_baseline_costs_nothing():
+    """A cache hit rate of 1 makes the baseline free: no ratio, no division by 0."""
+    free = Scenario("s", "s", 1e6, 0.5, 0, 0, 1.0, None, None, None, 0)
+    other = Scenario("t", "t", 1e6, 0.5, 0, 0, 0, None, None, None, 0)
+    p = provider("p", PER_TOKEN, 1, 2)
+    assert m.multiplier(p, other, free) is None
