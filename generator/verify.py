@@ -9,10 +9,15 @@
    the pricebook. A typed number where a formula belongs, a changed reference
    or operator, a name pointed elsewhere, a deleted row: each is named.
 4. Compare values: a real engine recalculates a private copy (LibreOffice or
-   Gnumeric), or the cached values are taken as saved; each formula's result
-   must equal the model's within a relative tolerance.
+   Gnumeric) in which one formula's cached result is planted wrong, to prove
+   the recalculation happened; or the cached values are taken as saved. Each
+   formula's result must equal the model's within a relative tolerance.
+   Behind a recalculating engine, cached values that differ from the model
+   are reported as stale (a warning: a preview shows them).
 
-The file itself is never modified.
+A pricebook row deleted or moved is reported first; the inputs of the rows
+that moved are not read (they would be another provider's). The file itself
+is never modified.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from .errors import InputError
 from .layout import METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
 from .plan import FORMULA, NA, Plan, a1
 from .pricebook import Book, load_book_text
-from .xlsxread import open_workbook, sheet_cells
+from .xlsxread import is_formula, open_workbook, sheet_cells, worksheet_titles
 
 DEFAULT_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-12
@@ -82,6 +87,7 @@ class Result:
 
     workbook: str
     engine: str
+    engine_choice: str = ""
     formulas: int = 0
     names: int = 0
     inputs: int = 0
@@ -135,10 +141,10 @@ def read_workbook(path: Path) -> Workbook:
     """Read an infercost workbook; InputError (exit 2) if it is not one."""
     wb = open_workbook(path)
     try:
-        titles = wb.sheetnames
+        titles = worksheet_titles(wb)
         if METADATA not in titles:
             raise InputError(
-                "not an infercost workbook (it has no infercost "
+                "an xlsx workbook not made by infercost (it has no infercost "
                 "metadata sheet); build one with 'infercost build'",
                 file=str(path),
             )
@@ -179,9 +185,13 @@ def _normal_ref(text: str) -> str:
 
 
 def read_inputs(
-    workbook: Workbook, plan: Plan
+    workbook: Workbook, plan: Plan, misplaced: set[str] | frozenset[str] = frozenset()
 ) -> tuple[Book, list[Finding], list[str]]:
-    """The built book with every input replaced by the workbook's current value."""
+    """The built book with every input replaced by the workbook's current value.
+
+    Providers in ``misplaced`` (not in the row they were built in) keep their
+    built values: their row holds another provider's, or nothing.
+    """
     book = workbook.built
     scen = {s.id: replace(s) for s in book.scenarios}
     prov = {p.id: replace(p) for p in book.providers}
@@ -192,7 +202,7 @@ def read_inputs(
     changed: list[str] = []
     for title, row, col, cell in plan.inputs():
         key = cell.key
-        if key is None:
+        if key is None or (key[0] == "provider" and key[1] in misplaced):
             continue
         raw = workbook.cells.get(title, {}).get((row, col))
         value, problem = _input_value(raw, cell.value, key)
@@ -213,7 +223,9 @@ def read_inputs(
                 )
             )
             continue
-        if value != cell.value:
+        if _as_written(value) == _as_written(cell.value):
+            value = cell.value  # XlsxWriter keeps 16 digits; the built value had 17
+        else:
             changed.append(f"{label}: {_show(cell.value)} -> {_show(value)}")
         if key[0] == "scenario":
             setattr(scen[key[1]], key[2], value)
@@ -289,6 +301,13 @@ def _input_value(raw: Any, built: Any, key: tuple[Any, ...]) -> tuple[Any, str |
     return value, None
 
 
+def _as_written(value: Any) -> Any:
+    """A number as XlsxWriter writes it to a cell: 16 significant digits."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.16g}")
+    return value
+
+
 def _show(value: Any) -> str:
     if value is None:
         return "(empty)"
@@ -301,41 +320,75 @@ def _show(value: Any) -> str:
 # Structure
 
 
-def normal_formula(text: str) -> str:
-    """A formula in a canonical spelling: no '=', no _xlfn., spaces or $ quirks.
+#: Spellings of one function that engines write back for the one we wrote.
+#: Gnumeric saves RANK as RANK.EQ, which computes the same.
+FUNCTION_ALIASES = {"RANK.EQ": "RANK"}
+#: A formula's string literals and quoted sheet names: left as they are.
+_QUOTED = re.compile(r"(\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*')")
+#: A number literal (not a row number of a reference such as A1, $A$1 or 1:3).
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_.$:!])(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:E[+-]?[0-9]+)?"
+    r"(?![A-Za-z0-9_.(:$!])"
+)
+_ALIAS = re.compile(
+    r"(?<![A-Z0-9_.])(" + "|".join(map(re.escape, FUNCTION_ALIASES)) + r")\("
+)
 
-    Case is folded outside string literals, and quotes around simple sheet
-    names are dropped, so that a file re-saved by LibreOffice or Excel
-    compares equal to the one infercost wrote.
+
+def normal_formula(text: str) -> str:
+    """A formula in a canonical spelling, for comparing what a file holds.
+
+    What an engine may change when it saves the file, and this absorbs: the
+    leading '=', ``_xlfn.``/``_xlws.`` prefixes, white space, letter case
+    (outside string literals), quotes around a sheet name that needs none,
+    the spelling of a number (``0.000001`` and ``1.00000000000000000004e-06``
+    are one number), and the names in :data:`FUNCTION_ALIASES`. Nothing else:
+    references (``$`` included), operators, functions, names and string
+    literals must stay as written.
     """
     text = text[1:] if text.startswith("=") else text
-    parts = re.split(r'("(?:[^"]|"")*")', text)
     out = []
-    for i, part in enumerate(parts):
+    for i, part in enumerate(_QUOTED.split(text)):
         if i % 2:
+            if part.startswith("'"):
+                bare = part[1:-1]
+                part = bare if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", bare) else part
+                part = part.upper()
             out.append(part)
             continue
-        part = part.replace("_xlfn.", "").replace("_xlws.", "").replace("_xlfn_", "")
-        part = re.sub(r"\s+", "", part)
-        part = re.sub(r"'([A-Za-z_][A-Za-z0-9_]*)'!", r"\1!", part)
-        out.append(part.upper())
+        part = re.sub(r"\s+", "", part).upper()
+        part = part.replace("_XLFN.", "").replace("_XLWS.", "")
+        part = _ALIAS.sub(lambda m: FUNCTION_ALIASES[m.group(1)] + "(", part)
+        part = _NUMBER.sub(lambda m: repr(float(m.group(0))), part)
+        out.append(part)
     return "".join(out)
 
 
-def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]:
+def check_pricebook_rows(workbook: Workbook) -> tuple[list[Finding], set[str]]:
+    """Is every provider still in the row it was built in?
+
+    Returns the findings and the ids of the providers not found in their row
+    (a row deleted, inserted or moved): their inputs cannot be read from it.
+    """
     findings: list[Finding] = []
-    checked = 0
-    # Rows of the pricebook and ids of the scenarios, as built.
+    misplaced: set[str] = set()
     pb_cells = workbook.cells.get(PRICEBOOK, {})
     for i, p in enumerate(workbook.built.providers):
         row = PB_FIRST + i
         found = pb_cells.get((row, PB_COL["id"]))
         if found != p.id:
+            misplaced.add(p.id)
+            elsewhere = [
+                r for (r, c), v in pb_cells.items() if c == PB_COL["id"] and v == p.id
+            ]
+            if elsewhere:
+                how = f"it is in row {elsewhere[0] + 1} (a row inserted or moved?)"
+            else:
+                how = "it is not in the pricebook any more (a row deleted?)"
             findings.append(
                 Finding(
                     "structure",
-                    f"expected provider '{p.id}' in this row, found "
-                    f"{found!r} (a row deleted, inserted or moved?)",
+                    f"expected provider '{p.id}' in this row, found {found!r}; {how}",
                     "error",
                     PRICEBOOK,
                     a1(row, PB_COL["id"]),
@@ -347,7 +400,7 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
             )
     after = PB_FIRST + len(workbook.built.providers)
     extra = pb_cells.get((after, PB_COL["id"]))
-    if extra:
+    if extra and extra not in {p.id for p in workbook.built.providers}:
         findings.append(
             Finding(
                 "structure",
@@ -363,6 +416,18 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
                 extra,
             )
         )
+    return findings, misplaced
+
+
+def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]:
+    """Compare every formula and defined name with ``plan``; flag functions.
+
+    Returns the findings and how many formulas and names were checked.
+    Cells the plan does not know (extra sheets, notes a user added) are not
+    compared; only their functions are checked, as a warning.
+    """
+    findings: list[Finding] = []
+    checked = 0
     for sheet in plan.sheets:
         if sheet.title == METADATA:
             continue
@@ -379,7 +444,7 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
             found = cells.get((row, col))
             where = a1(row, col)
             expected = "=" + cell.formula
-            if isinstance(found, str) and found.startswith("="):
+            if is_formula(found):
                 if normal_formula(found) != normal_formula(expected):
                     findings.append(
                         Finding(
@@ -458,7 +523,7 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
     # Functions outside the compatibility list, anywhere in the workbook.
     for title, cells in workbook.cells.items():
         for (row, col), value in cells.items():
-            if not (isinstance(value, str) and value.startswith("=")):
+            if not is_formula(value):
                 continue
             for fn in _functions(value):
                 if fn not in COMPATIBLE:
@@ -483,7 +548,7 @@ def _functions(formula: str) -> set[str]:
     found = set()
     for fn in FUNCTION_RE.findall(bare):
         fn = fn.removeprefix("_XLFN.").removeprefix("_XLWS.")
-        found.add(fn)
+        found.add(FUNCTION_ALIASES.get(fn, fn))
     return found
 
 
@@ -492,50 +557,103 @@ def _functions(formula: str) -> set[str]:
 
 
 def engine_values(
-    path: Path, engine: str, plan: Plan, timeout: float
+    path: Path,
+    engine: str,
+    plan: Plan,
+    timeout: float,
+    broken: frozenset[tuple[str, str]] = frozenset(),
 ) -> dict[str, dict[str, Any]]:
     """Formula results of ``path`` by ``engine`` (or its cached values).
 
-    A recalculating engine works on a copy whose cached value of
-    ``tokens_per_million`` is deliberately wrong: if the engine's result still
-    shows the wrong value, it did not recalculate and verification stops.
+    A recalculating engine works on a copy in which one formula's cached
+    result is deliberately wrong (:data:`CANARY_VALUE`): if the engine's
+    result still shows it, the engine did not recalculate and verification
+    stops. The canary is ``tokens_per_million``, or, when that cell is among
+    ``broken`` (cells whose formula is not the model's) or holds no formula,
+    the first intact numeric formula of the plan.
     """
     if engine == "cached":
         return read_values(path)
-    title, row, col = plan.names()[CANARY_NAME]
     with tempfile.TemporaryDirectory(prefix="infercost-verify-") as tmp:
         canary = Path(tmp) / "canary.xlsx"
-        _plant_canary(path, canary, title, a1(row, col))
+        title, cell = _plant_canary(path, canary, _canary_cells(plan, broken))
         out = recalculate_to(canary, engine, Path(tmp) / "recalculated.xlsx", timeout)
-        values = read_values(out)
-    got = values.get(title, {}).get(a1(row, col))
-    if got != plan.cell(CANARY_NAME).value:
+        try:
+            values = read_values(out)
+        except Exception as exc:  # openpyxl raises many types on a bad package
+            raise EngineError(
+                f"{engine} wrote an unreadable workbook for {path.name}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+    got = values.get(title, {}).get(cell)
+    if got is None or (isinstance(got, (int, float)) and got == CANARY_VALUE):
         raise EngineError(
             f"{engine} did not recalculate {path.name}: the canary cell "
-            f"{title}!{a1(row, col)} still holds {got!r}"
+            f"{title}!{cell} holds {_show_value(got)}, not a result of its formula"
         )
     return values
 
 
-def _plant_canary(src: Path, dest: Path, title: str, cell: str) -> None:
-    """Copy ``src`` to ``dest`` with a wrong cached value in ``title``!``cell``."""
+def _canary_cells(
+    plan: Plan, broken: frozenset[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """Cells that may carry the canary, best first: (title, A1) pairs."""
+    first = plan.names()[CANARY_NAME]
+    cells = [(first[0], a1(first[1], first[2]))]
+    for sheet in plan.sheets:
+        for (row, col), cell in sheet.cells.items():
+            if (
+                cell.kind == FORMULA
+                and isinstance(cell.value, (int, float))
+                and not isinstance(cell.value, bool)
+                and cell.value != CANARY_VALUE
+            ):
+                cells.append((sheet.title, a1(row, col)))
+    return [c for c in cells if c not in broken]
+
+
+def _plant_canary(
+    src: Path, dest: Path, candidates: list[tuple[str, str]]
+) -> tuple[str, str]:
+    """Copy ``src`` to ``dest`` with a wrong cached value in one formula cell.
+
+    The first of ``candidates`` whose ``<c>`` element holds a formula and a
+    value gets :data:`CANARY_VALUE`; returns that (title, A1).
+    """
     with zipfile.ZipFile(src) as package:
-        part = _sheet_part(package, title)
+        parts: dict[str, str] = {}
+        chosen = None
+        for title, cell in candidates:
+            part = _sheet_part(package, title)
+            if part not in parts:
+                parts[part] = package.read(part).decode("utf-8")
+            element = re.compile(
+                rf'<c r="{cell}"(?:\s[^>]*?)?(?:/>|>((?:(?!</c>).)*)</c>)', re.S
+            )
+            match = element.search(parts[part])
+            if match is None or not match.group(1):
+                continue
+            body = match.group(1)
+            if "<f" not in body or "<v>" not in body:
+                continue
+            planted = re.sub(r"<v>[^<]*</v>", f"<v>{CANARY_VALUE}</v>", body, count=1)
+            text = parts[part]
+            parts[part] = text[: match.start(1)] + planted + text[match.end(1) :]
+            chosen = (title, cell, part)
+            break
+        if chosen is None:
+            raise EngineError(
+                f"cannot plant the recalculation canary in {src.name}: "
+                "no intact formula cell found"
+            )
+        title, cell, part = chosen
         with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
             for item in package.infolist():
                 data = package.read(item.filename)
                 if item.filename == part:
-                    text = data.decode("utf-8")
-                    pattern = re.compile(
-                        rf'(<c r="{cell}"[^>]*>(?:(?!</c>).)*?<v>)([^<]*)(</v>)', re.S
-                    )
-                    text, count = pattern.subn(rf"\g<1>{CANARY_VALUE}\g<3>", text, 1)
-                    if count != 1:
-                        raise EngineError(
-                            f"cannot plant the recalculation canary in {title}!{cell}"
-                        )
-                    data = text.encode("utf-8")
+                    data = parts[part].encode("utf-8")
                 out.writestr(item, data)
+    return title, cell
 
 
 def _sheet_part(package: zipfile.ZipFile, title: str) -> str:
@@ -580,8 +698,20 @@ def check_values(
     engine: str,
     tolerance: float,
     kind: str = "value",
+    intact: bool = False,
 ) -> list[Finding]:
+    """Compare every formula's value in ``values`` with the model's.
+
+    A difference is a mismatch of ``kind`` ("value"; "stale", a warning, for
+    cached values behind a recalculating engine). When every formula and
+    defined name is the model's (``intact``), ``#NAME?`` can only mean that
+    the engine lacks a function: a warning that the cell is not verifiable
+    with ``engine``. Any other error value where the model has a result is a
+    mismatch (a broken name or a tampered formula gives ``#NAME?`` to every
+    cell downstream, so without ``intact`` it is one too).
+    """
     findings: list[Finding] = []
+    severity = "warning" if kind == "stale" else "error"
     for sheet in plan.sheets:
         got = values.get(sheet.title, {})
         for (row, col), cell in sheet.cells.items():
@@ -592,32 +722,25 @@ def check_values(
             if same_value(cell.value, actual, tolerance):
                 continue
             expected = cell.value
-            if isinstance(actual, str) and actual.startswith("#"):
-                message = (
-                    f"error value {actual} from {engine}; the model gives "
-                    f"{_show_value(expected)} (not verifiable with {engine} "
-                    "if it lacks a function)"
-                )
-                findings.append(
-                    Finding(
-                        "error-value",
-                        message,
-                        "error",
-                        sheet.title,
-                        where,
-                        cell.name,
-                        "=" + cell.formula,
-                        expected,
-                        actual,
+            found_kind, found_severity = kind, severity
+            message = (
+                f"{engine} gives {_show_value(actual)}, the model "
+                f"{_show_value(expected)}"
+            )
+            if kind != "stale" and isinstance(actual, str) and actual.startswith("#"):
+                found_kind = "error-value"
+                if actual == "#NAME?" and intact:
+                    found_kind, found_severity = "unverifiable", "warning"
+                    message = (
+                        f"not verifiable with {engine}: it gives #NAME? for the "
+                        f"model's formula (a function it lacks?); the model gives "
+                        f"{_show_value(expected)}"
                     )
-                )
-                continue
             findings.append(
                 Finding(
-                    kind,
-                    f"{engine} gives {_show_value(actual)}, the model "
-                    f"{_show_value(expected)}",
-                    "error",
+                    found_kind,
+                    message,
+                    found_severity,
                     sheet.title,
                     where,
                     cell.name,
@@ -640,15 +763,23 @@ def _show_value(value: Any) -> str:
 # ---------------------------------------------------------------------------
 
 
-def choose_engine(engine: str) -> str:
+def choose_engine(engine: str) -> tuple[str, str]:
+    """The engine to use for ``engine`` ("auto" picks), and why, for the log."""
     if engine == "auto":
         present = available_engines()
-        return present[0] if present else "cached"
+        if present:
+            return present[0], (
+                f"picked by --engine auto; installed: {', '.join(present)}"
+            )
+        return "cached", (
+            "picked by --engine auto: neither LibreOffice nor Gnumeric is "
+            "installed, so the values saved in the file are compared"
+        )
     if engine not in ENGINES + ("cached",):
         raise InputError(
             f"unknown engine {engine!r}; expected auto, {', '.join(ENGINES)} or cached"
         )
-    return engine
+    return engine, ""
 
 
 def verify_workbook(
@@ -657,54 +788,76 @@ def verify_workbook(
     tolerance: float = DEFAULT_TOLERANCE,
     timeout: float = 600,
 ) -> Result:
-    """Verify ``path`` (see the module docstring); never modifies the file."""
+    """Verify ``path`` (see the module docstring); never modifies the file.
+
+    Raises InputError when ``path`` is not an infercost workbook or an option
+    is out of range, EngineError when the engine fails; a mismatch is a
+    finding in the result, not an exception.
+    """
     from .layout import build_plan
 
     start = time.perf_counter()
     path = Path(path)
-    engine = choose_engine(engine)
+    if not (isinstance(tolerance, (int, float)) and 0 <= tolerance < 1):
+        raise InputError(
+            f"expected a relative tolerance from 0 to below 1, got {tolerance!r}",
+            field="--tolerance",
+        )
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise InputError(
+            f"expected a number of seconds above 0, got {timeout!r}", field="--timeout"
+        )
+    engine, why = choose_engine(engine)
     workbook = read_workbook(path)
     as_built = build_plan(workbook.built)
-    book, input_findings, changed = read_inputs(workbook, as_built)
-    result = Result(str(path), engine, changed_inputs=changed)
+    rows, misplaced = check_pricebook_rows(workbook)
+    book, input_findings, changed = read_inputs(workbook, as_built, misplaced)
+    result = Result(str(path), engine, engine_choice=why, changed_inputs=changed)
     result.inputs = len([c for c in as_built.inputs() if c[3].key])
-    result.findings += input_findings
+    result.findings += rows + input_findings
     if input_findings:
         plan = as_built
     else:
         try:
             plan = build_plan(book)
         except InputError as exc:
-            result.findings.append(
-                Finding("input", f"inputs cannot be modelled: {exc}")
+            input_findings.append(
+                Finding("input", f"inputs cannot be modelled: {exc.problem}")
             )
+            result.findings += input_findings
             plan = as_built
-    structure, checked = check_structure(workbook, plan)
+    structure, _ = check_structure(workbook, plan)
     result.findings += structure
+    broken = frozenset(
+        (f.sheet, f.cell)
+        for f in structure
+        if f.kind in ("formula", "hard-coded", "missing") and f.sheet and f.cell
+    )
     result.formulas = sum(
         1 for s in plan.sheets for c in s.cells.values() if c.kind == FORMULA
     )
     result.names = len(plan.names())
     if not input_findings:
         engine_start = time.perf_counter()
-        values = engine_values(path, engine, plan, timeout)
+        values = engine_values(path, engine, plan, timeout, broken)
         result.engine_seconds = time.perf_counter() - engine_start
-        result.findings += check_values(plan, values, engine, tolerance)
+        intact = not any(f.severity == "error" for f in result.findings)
+        mismatches = check_values(plan, values, engine, tolerance, intact=intact)
+        result.findings += mismatches
         if engine != "cached":
             cached = read_values(path)
-            stale = check_values(plan, cached, "cached", tolerance, "stale")
-            if stale:
-                first = ", ".join(f.where() for f in stale[:3])
-                result.findings.append(
-                    Finding(
-                        "stale",
-                        f"{len(stale):,} cached values differ from the model "
-                        "(a preview that does not recalculate shows old numbers), "
-                        f"e.g. {first}; open and save the workbook in a spreadsheet "
-                        "to refresh them",
-                        "warning",
-                    )
+            result.findings += check_values(plan, cached, "cached", tolerance, "stale")
+        elif changed and any(f.kind == "value" for f in mismatches):
+            result.findings.append(
+                Finding(
+                    "stale",
+                    "inputs differ from the ones the workbook was built with and "
+                    "cached values differ from the model: if the file was edited "
+                    "without recalculating, verify with --engine libreoffice or "
+                    "gnumeric",
+                    "warning",
                 )
+            )
     result.findings.sort(key=lambda f: (f.severity != "error", _kind_order(f.kind)))
     result.seconds = time.perf_counter() - start
     return result
@@ -712,14 +865,15 @@ def verify_workbook(
 
 def _kind_order(kind: str) -> int:
     order = [
-        "input",
         "structure",
+        "input",
         "name",
         "hard-coded",
         "missing",
         "formula",
         "error-value",
         "value",
+        "unverifiable",
         "function",
         "stale",
     ]
@@ -727,9 +881,10 @@ def _kind_order(kind: str) -> int:
 
 
 def render(result: Result, limit: int = 50) -> str:
-    """The human summary of ``result``."""
+    """The human summary of ``result``: what was checked, by whom, what failed."""
+    how = f"; {result.engine_choice}" if result.engine_choice else ""
     lines = [
-        f"verify {result.workbook} with {result.engine} "
+        f"verify {result.workbook} with {result.engine}{how} "
         f"({result.seconds:.1f} s, engine {result.engine_seconds:.1f} s)"
     ]
     lines.append(
@@ -738,14 +893,16 @@ def render(result: Result, limit: int = 50) -> str:
     )
     if result.changed_inputs:
         lines.append(
-            f"  {len(result.changed_inputs)} inputs differ from the pricebook "
-            "the workbook was built from (the model uses the workbook's):"
+            f"  {_count(len(result.changed_inputs), 'input differs', 'inputs differ')}"
+            " from the pricebook the workbook was built from (the model uses the "
+            "workbook's):"
         )
         lines += [f"    {c}" for c in result.changed_inputs[:20]]
         if len(result.changed_inputs) > 20:
             lines.append(f"    ... and {len(result.changed_inputs) - 20} more")
     errors = [f for f in result.findings if f.severity == "error"]
-    warnings = [f for f in result.findings if f.severity != "error"]
+    stale = [f for f in result.findings if f.kind == "stale" and f.sheet]
+    warnings = [f for f in result.findings if f.severity != "error" and f not in stale]
     for f in errors[:limit]:
         text = (
             f"  MISMATCH {f.where()}: {f.message}"
@@ -761,10 +918,28 @@ def render(result: Result, limit: int = 50) -> str:
         lines.append(
             f"  ... and {len(errors) - limit:,} more mismatches (--json lists them all)"
         )
+    if stale:
+        named = [f for f in stale if f.name] or stale
+        examples = "; ".join(
+            f"{f.where()} shows {_show_value(f.actual)}, the model "
+            f"{_show_value(f.expected)}"
+            for f in named[:3]
+        )
+        lines.append(
+            f"  warning {len(stale):,} cached values are stale (a preview that "
+            f"does not recalculate shows old numbers), e.g. {examples}; open and "
+            "save the workbook in a spreadsheet to refresh them"
+        )
     for f in warnings[:limit]:
         lines.append(f"  warning {f.where() + ': ' if f.where() else ''}{f.message}")
+    if len(warnings) > limit:
+        lines.append(f"  ... and {len(warnings) - limit:,} more warnings")
     if result.ok:
-        lines.append("OK: every formula agrees with the model")
+        lines.append(f"OK: every formula agrees with the model ({result.engine})")
     else:
-        lines.append(f"FAILED: {len(errors):,} mismatches")
+        lines.append(f"FAILED: {_count(len(errors), 'mismatch', 'mismatches')}")
     return "\n".join(lines)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n:,} {one if n == 1 else many}"

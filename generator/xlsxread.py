@@ -1,15 +1,20 @@
 """Open a workbook someone sent us, carefully, and read it without changing it.
 
-A workbook that went by email is untrusted input. Before any XML parser sees
-it, :func:`check_package` makes sure it is an xlsx package and not something
-dangerous or absurd: an encrypted or legacy binary file, a macro workbook, a
-zip bomb (the uncompressed size is bounded before anything is inflated).
+A workbook that went by email is untrusted input. Before openpyxl or a
+spreadsheet engine sees it, :func:`check_package` makes sure it is an xlsx
+package and not something dangerous or absurd: an encrypted or legacy binary
+file, a macro workbook, a zip bomb (the uncompressed size is bounded before
+anything is inflated; Python's zipfile never inflates a part beyond its
+declared size), encrypted or exotic zip members, XML with a DTD, links that
+would be fetched on opening, or formulas that would reach the network, other
+files or programs when an engine recalculates them (WEBSERVICE, DDE, ...).
 XML is parsed by openpyxl, which uses defusedxml when it is installed (it is
 a dependency of infercost); nothing is ever saved through openpyxl.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -17,6 +22,8 @@ from typing import Any
 
 import openpyxl
 import openpyxl.xml
+from defusedxml import DefusedXmlException, ElementTree
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from .errors import InputError
 
@@ -34,15 +41,17 @@ def check_package(path: Path) -> None:
     if path.is_dir():
         raise InputError("is a folder, not a workbook", file=name)
     with path.open("rb") as handle:
-        head = handle.read(8)
-    if head == OLE_MAGIC:
+        head = handle.read(4096)
+    if not head:
+        raise InputError("an empty file, not an xlsx workbook", file=name)
+    if head[:8] == OLE_MAGIC:
         raise InputError(
             "an encrypted (password-protected) workbook or a legacy .xls file; "
             "save it as an unprotected .xlsx",
             file=name,
         )
     if not zipfile.is_zipfile(path):
-        raise InputError("not an xlsx workbook (not a zip package)", file=name)
+        raise InputError(f"{_what_it_is(head)}, not an xlsx workbook", file=name)
     try:
         with zipfile.ZipFile(path) as package:
             members = package.infolist()
@@ -78,17 +87,41 @@ def check_package(path: Path) -> None:
                     f"{MAX_UNCOMPRESSED:,} are read",
                     file=name,
                 )
-            types = package.read("[Content_Types].xml")
+            _check_members(members, name)
+            types = _read_small(package, "[Content_Types].xml", name)
             if b"macroEnabled" in types:
                 raise InputError(
                     "a macro-enabled workbook (.xlsm); infercost reads "
                     "only macro-free .xlsx files",
                     file=name,
                 )
+            _check_links(package, members, name)
+            _check_xml(package, members, name)
     except zipfile.BadZipFile as exc:
         raise InputError(
             f"a damaged or truncated xlsx package ({exc})", file=name
         ) from None
+
+
+def _what_it_is(head: bytes) -> str:
+    """What a file that is not a zip package looks like, from its first bytes."""
+    if head.startswith(b"PK\x03\x04"):
+        return "a truncated or damaged zip package (was the file cut short?)"
+    if head.startswith((b"<?xml", b"<html", b"<!DOCTYPE", b"<HTML")):
+        return "an XML or HTML document"
+    if head.startswith(b"%PDF"):
+        return "a PDF document"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        # The 4096-byte head may end inside a multi-byte character.
+        try:
+            text = head[:-3].decode("utf-8")
+        except UnicodeDecodeError:
+            return "a binary file that is not a zip package"
+    if "\x00" in text:
+        return "a binary file that is not a zip package"
+    return "a text file"
 
 
 def open_workbook(path: Path, *, data_only: bool = False) -> Any:
@@ -110,13 +143,285 @@ def open_workbook(path: Path, *, data_only: bool = False) -> Any:
         ) from None
 
 
+def worksheet_titles(workbook: Any) -> list[str]:
+    """Titles of the worksheets of ``workbook``, in order (chart sheets left out)."""
+    return [ws.title for ws in workbook.worksheets]
+
+
+class Text(str):
+    """Cell text that merely starts with '=' (a label, not a formula)."""
+
+
+def is_formula(value: Any) -> bool:
+    """Whether a value from :func:`sheet_cells` is a formula."""
+    return (
+        isinstance(value, str)
+        and not isinstance(value, Text)
+        and value.startswith(("=", "{="))
+    )
+
+
 def sheet_cells(workbook: Any, title: str) -> dict[tuple[int, int], Any]:
-    """{(row, col) 0-based: value} of every non-empty cell of sheet ``title``."""
+    """{(row, col) 0-based: value} of every non-empty cell of worksheet ``title``.
+
+    A formula is its text with '=' (text that starts with '=' is a
+    :class:`Text`, see :func:`is_formula`); an array formula is its text in braces,
+    ``{=...}``, as Excel shows it (it is not the same formula as ``=...``);
+    a data table is ``{=TABLE(...)}``.
+    """
     ws = workbook[title]
     ws.reset_dimensions()
     out: dict[tuple[int, int], Any] = {}
-    for r, row in enumerate(ws.iter_rows(values_only=True)):
-        for c, value in enumerate(row):
-            if value is not None:
-                out[(r, c)] = value
+    for r, row in enumerate(ws.iter_rows()):
+        for c, cell in enumerate(row):
+            value = cell.value
+            if value is None:
+                continue
+            if (
+                cell.data_type == "s"
+                and isinstance(value, str)
+                and (value.startswith(("=", "{=")))
+            ):
+                value = Text(value)
+            elif isinstance(value, ArrayFormula):
+                value = "{" + str(value.text or "=") + "}"
+            elif isinstance(value, DataTableFormula):
+                value = f"{{=TABLE({value.r1 or ''},{value.r2 or ''})}}"
+            out[(r, c)] = value
     return out
+
+
+# ---------------------------------------------------------------------------
+# What a crafted package could make a spreadsheet engine do. infercost itself
+# never evaluates a formula or follows a link, but ``verify`` hands the file to
+# LibreOffice or Gnumeric to recalculate: anything that could run code, reach
+# the network or read another file is refused before that.
+
+#: Parts an infercost workbook never has, and why each is refused.
+RISKY_PARTS = (
+    ("xl/macrosheets/", "Excel 4.0 macro sheets"),
+    ("xl/dialogsheets/", "macro dialog sheets"),
+    ("xl/activex/", "ActiveX controls"),
+    ("xl/embeddings/", "embedded objects"),
+    ("xl/externallinks/", "links to other workbooks"),
+    ("xl/connections.xml", "data connections"),
+    ("xl/querytables/", "web or database queries"),
+)
+#: Functions that reach the network, other files or code when recalculated.
+RISKY_FUNCTIONS = re.compile(
+    r"(?<![\w.])(?:_xlfn\.|_xlws\.)?(WEBSERVICE|FILTERXML|RTD|CALL|REGISTER(?:\.ID)?"
+    r"|DDE|IMAGE|STOCKHISTORY|INDIRECT|EXEC)\s*\(",
+    re.IGNORECASE,
+)
+#: Elements whose text is a formula: cells, conditional formats, validations,
+#: defined names.
+FORMULA_TAGS = frozenset({"f", "formula", "formula1", "formula2", "definedName"})
+#: A quick look at the raw bytes: a part without any of these cannot hold a
+#: formula :func:`_check_formula` refuses (XML can spell a character only
+#: through itself, a character reference, or inside CDATA, comments or
+#: processing instructions, all of which are suspect here). A part that has
+#: one is parsed exactly.
+_SUSPECT_NAMES = tuple(
+    re.compile(re.escape(word) + rb"\s*\(")
+    for word in (
+        b"webservice",
+        b"filterxml",
+        b"rtd",
+        b"call",
+        b"register",
+        b"dde",
+        b"image",
+        b"stockhistory",
+        b"indirect",
+        b"exec",
+    )
+)
+_SUSPECT_TOKENS = (b"|", b"&#", b"<![cdata[", b"<!--", b"file:")
+_NAMESPACE_URL = re.compile(rb"xmlns(?::[\w.-]+)?\s*=\s*[\"'][a-z]+$", re.IGNORECASE)
+_CHUNK = 4 * 1024 * 1024
+_OVERLAP = 4096
+_MAX_SMALL = 16 * 1024 * 1024
+
+
+def _read_small(package: zipfile.ZipFile, member: str, name: str) -> bytes:
+    """A part that is small in any real workbook, read whole after a size check."""
+    info = package.getinfo(member)
+    if info.file_size > _MAX_SMALL:
+        raise InputError(
+            f"part {member} inflates to {info.file_size:,} bytes; not a workbook",
+            file=name,
+        )
+    return package.read(info)
+
+
+def _check_members(members: list[zipfile.ZipInfo], name: str) -> None:
+    """Refuse encrypted or exotic zip members, repeated names and risky parts."""
+    seen: set[str] = set()
+    for member in members:
+        lower = member.filename.lower()
+        if member.flag_bits & 0x1:
+            raise InputError(
+                f"an encrypted zip package (part {member.filename}); save the "
+                "workbook without a password",
+                file=name,
+            )
+        if member.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise InputError(
+                f"part {member.filename} uses zip compression method "
+                f"{member.compress_type}, which no xlsx writer uses",
+                file=name,
+            )
+        if lower in seen:
+            raise InputError(
+                f"holds the part {member.filename} twice (a crafted package?)",
+                file=name,
+            )
+        seen.add(lower)
+        for prefix, what in RISKY_PARTS:
+            if lower.startswith(prefix):
+                raise InputError(
+                    f"holds {what} ({member.filename}); infercost reads only "
+                    "plain .xlsx workbooks",
+                    file=name,
+                )
+
+
+def _check_links(
+    package: zipfile.ZipFile, members: list[zipfile.ZipInfo], name: str
+) -> None:
+    """Refuse relationships to outside resources other than clickable links.
+
+    A hyperlink is only followed when someone clicks it; an external image,
+    object or data source would be fetched when the file is opened.
+    """
+    for member in members:
+        if not member.filename.lower().endswith(".rels"):
+            continue
+        data = _read_small(package, member.filename, name)
+        try:
+            root = ElementTree.fromstring(data, forbid_dtd=True)
+        except (DefusedXmlException, ElementTree.ParseError) as exc:
+            raise InputError(
+                f"part {member.filename} is not plain XML ({type(exc).__name__})",
+                file=name,
+            ) from None
+        for rel in root:
+            if rel.get("TargetMode", "").lower() != "external":
+                continue
+            kind = rel.get("Type", "").rsplit("/", 1)[-1]
+            if kind != "hyperlink":
+                raise InputError(
+                    f"links to an outside resource that would be fetched on "
+                    f"opening ({kind} {rel.get('Target', '')!r} in "
+                    f"{member.filename}); infercost refuses such workbooks",
+                    file=name,
+                )
+
+
+def _check_xml(
+    package: zipfile.ZipFile, members: list[zipfile.ZipInfo], name: str
+) -> None:
+    """Refuse XML with a DTD or not in UTF-8, and formulas that reach outside.
+
+    Parts are read in chunks, so a large sheet never sits whole in memory;
+    the sheets and the workbook part are parsed (with defusedxml) only when
+    their bytes hold something suspect.
+    """
+    for member in members:
+        lower = member.filename.lower()
+        if not lower.endswith((".xml", ".rels", ".vml")):
+            continue
+        scan = lower.startswith("xl/worksheets/") or lower == "xl/workbook.xml"
+        suspect = False
+        tail = b""
+        with package.open(member) as handle:
+            chunk = handle.read(_CHUNK)
+            _check_prolog(chunk, member.filename, name)
+            while chunk:
+                data = tail + chunk
+                if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+                    raise InputError(
+                        f"part {member.filename} declares a DTD or entities, which "
+                        "no xlsx writer does (a crafted file?)",
+                        file=name,
+                    )
+                suspect = suspect or (scan and _is_suspect(data))
+                tail = data[-_OVERLAP:]
+                chunk = handle.read(_CHUNK)
+        if suspect:
+            _parse_formulas(package, member, name)
+
+
+def _is_suspect(data: bytes) -> bool:
+    """Whether raw XML ``data`` may hold a formula :func:`_check_formula` refuses.
+
+    Byte searches only (a regular expression with alternatives is ten times
+    slower on a 100 MB sheet).
+    """
+    low = data.lower()
+    if any(token in low for token in _SUSPECT_TOKENS):
+        return True
+    if b"[" in data and re.search(rb"\[\s*\d", data):
+        return True
+    for pattern in _SUSPECT_NAMES:
+        if pattern.pattern[:3] in low and pattern.search(low):
+            return True
+    at = low.find(b"<?", 1)
+    while at >= 0:
+        if not low.startswith(b"<?xml ", at):
+            return True
+        at = low.find(b"<?", at + 2)
+    at = data.find(b"://")
+    while at >= 0:
+        if not _NAMESPACE_URL.search(data, max(0, at - 80), at):
+            return True  # not xmlns="http://schemas...", a namespace
+        at = data.find(b"://", at + 3)
+    return False
+
+
+def _check_prolog(head: bytes, part: str, name: str) -> None:
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00<", b"<\x00")) or re.match(
+        rb"<\?xml[^>]*encoding=[\"'](?!utf-8)", head[:200], re.IGNORECASE
+    ):
+        raise InputError(f"part {part} is not UTF-8 XML", file=name)
+
+
+def _parse_formulas(
+    package: zipfile.ZipFile, member: zipfile.ZipInfo, name: str
+) -> None:
+    """Parse one part exactly and check the text of every formula element."""
+    try:
+        with package.open(member) as handle:
+            for _, elem in ElementTree.iterparse(
+                handle, events=("end",), forbid_dtd=True
+            ):
+                tag = elem.tag.rsplit("}", 1)[-1]
+                if tag in FORMULA_TAGS:
+                    _check_formula("".join(elem.itertext()), tag, member.filename, name)
+                if tag in FORMULA_TAGS or tag in ("c", "row"):
+                    elem.clear()
+    except (DefusedXmlException, ElementTree.ParseError) as exc:
+        raise InputError(
+            f"part {member.filename} is not plain XML ({type(exc).__name__})",
+            file=name,
+        ) from None
+
+
+def _check_formula(formula: str, tag: str, part: str, name: str) -> None:
+    """Refuse a formula that would reach outside the workbook when recalculated."""
+    bare = re.sub(r'"(?:[^"]|"")*"', '""', formula)
+    problem = ""
+    found = RISKY_FUNCTIONS.search(bare)
+    if found:
+        problem = f"calls {found.group(1).upper()}, which reaches outside the workbook"
+    elif "|" in bare:
+        problem = "holds a DDE link (|), which starts another program"
+    elif re.search(r"\[\s*\d+\s*\]", bare) or re.search(r"://|file:", bare):
+        problem = "refers to another workbook or address"
+    if problem:
+        where = "a defined name" if tag == "definedName" else "a formula"
+        raise InputError(
+            f"{where} in {part} {problem} ({formula[:60]!r}); infercost refuses "
+            "to recalculate such workbooks",
+            file=name,
+        )

@@ -1,0 +1,572 @@
+"""`infercost verify`: a workbook's formulas are checked against the Python model.
+
+What issue 3 asks the command to show, through the command line: a fresh
+workbook verifies clean with every engine; an input edited in the file
+without recalculation verifies clean with a recalculating engine and fails
+with cached values; every kind of tampering is caught and the cell named;
+a workbook LibreOffice saved verifies from its cached values; a file that is
+not an infercost workbook is refused in one line.
+
+Edited and tampered workbooks are made with :mod:`xlsx_edit` (the zip's XML,
+never openpyxl), once per module, and each is verified by every engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from engines import require_engine
+from xlsx_edit import (
+    add_sheet,
+    cached_value,
+    clear_cell,
+    defined_name,
+    delete_row,
+    formula,
+    replace_formula_with_value,
+    set_cell_value,
+    set_defined_name,
+    set_formula,
+)
+
+from generator import model
+from generator.cli import main
+from generator.engine import available_engines, recalculate_to
+from generator.layout import PB_COL
+from generator.plan import a1
+from generator.verify import normal_formula
+
+ENGINES = ["libreoffice", "gnumeric", "cached"]
+RECALCULATING = ["libreoffice", "gnumeric"]
+
+#: The cell most tamperings aim at: the agent cost of one per-token provider.
+COST = "cost_agent_vertex_gpt_oss"
+
+
+# ---------------------------------------------------------------------------
+# Running the command
+
+
+class Run:
+    """One `infercost verify` run: exit code, printed text, parsed JSON."""
+
+    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+        self.json = json.loads(stdout) if stdout.lstrip().startswith("{") else None
+
+    def findings(self, **match: object) -> list[dict]:
+        """The JSON findings whose fields equal ``match``."""
+        return [
+            f
+            for f in self.json["findings"]
+            if all(f.get(key) == value for key, value in match.items())
+        ]
+
+    def errors(self) -> list[dict]:
+        return self.findings(severity="error")
+
+
+def verify(path: Path, engine: str, *options: str) -> Run:
+    """`infercost verify --engine ENGINE [options] PATH` through click's runner."""
+    if engine in RECALCULATING:
+        require_engine(engine)
+    args = ["verify", "--engine", engine, "--timeout", "120", *options, str(path)]
+    result = CliRunner().invoke(main, args)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def cell_of(path: Path, name: str) -> tuple[str, str]:
+    """(sheet, cell) of defined name ``name`` in the workbook file."""
+    return defined_name(path, name)
+
+
+def at(path: Path, name: str) -> str:
+    """'Sheet!A1' of defined name ``name``."""
+    sheet, cell = cell_of(path, name)
+    return f"{sheet}!{cell}"
+
+
+def where(finding: dict) -> str:
+    return f"{finding['sheet']}!{finding['cell']}"
+
+
+# ---------------------------------------------------------------------------
+# A fresh workbook
+
+
+@pytest.fixture(scope="module")
+def fresh_runs(built_workbook):
+    """fresh_runs(engine) -> its --json run on the default workbook, once.
+
+    Also returns (file hash, folder listing) from before and after the run.
+    """
+    runs: dict[str, tuple[Run, tuple, tuple]] = {}
+
+    def state() -> tuple[str, list[str]]:
+        folder = sorted(p.name for p in built_workbook.parent.iterdir())
+        return digest(built_workbook), folder
+
+    def run(engine: str) -> tuple[Run, tuple, tuple]:
+        if engine not in runs:
+            before = state()
+            result = verify(built_workbook, engine, "--json")
+            runs[engine] = (result, before, state())
+        return runs[engine]
+
+    return run
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_fresh_workbook_verifies_clean(fresh_runs, engine):
+    """A freshly built workbook verifies with exit 0 and no finding of any kind."""
+    run, _, _ = fresh_runs(engine)
+    assert run.exit_code == 0, run.stdout
+    assert run.json["ok"] is True
+    assert run.json["engine"] == engine
+    assert run.json["findings"] == []
+    assert run.json["changed_inputs"] == []
+    assert run.json["formulas"] > 1000 and run.json["names"] > 100
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_verify_leaves_the_file_byte_for_byte_unchanged(fresh_runs, engine):
+    """Verification never writes the file, nor anything (a lock file) beside it."""
+    _, before, after = fresh_runs(engine)
+    assert before == after
+
+
+def test_json_output_has_the_documented_fields(fresh_runs, tampered):
+    """--json gives ok, engine, counts, and findings with sheet/cell/values."""
+    run, _, _ = fresh_runs("cached")
+    for key in ("ok", "engine", "workbook", "formulas", "names", "inputs"):
+        assert key in run.json
+    broken = verify(tampered("operator-changed"), "cached", "--json")
+    finding = broken.errors()[0]
+    for key in ("kind", "message", "severity", "sheet", "cell", "expected", "actual"):
+        assert key in finding
+    assert broken.json["ok"] is False
+
+
+def test_human_summary_says_what_was_checked(built_workbook):
+    """Without --json: the engine, the counts, and OK on the last line."""
+    run = verify(built_workbook, "cached")
+    assert run.exit_code == 0
+    assert "with cached" in run.stdout
+    assert re.search(
+        r"checked [0-9,]+ formula cells and [0-9,]+ defined names", run.stdout
+    )
+    assert run.stdout.strip().splitlines()[-1].startswith("OK")
+
+
+def test_engine_auto_says_which_engine_it_picked(built_workbook):
+    """--engine auto picks LibreOffice, else Gnumeric, else cached, and says so."""
+    present = available_engines()
+    expected = present[0] if present else "cached"
+    run = CliRunner().invoke(main, ["verify", "--engine", "auto", str(built_workbook)])
+    assert run.exit_code == 0, run.output
+    first = run.stdout.splitlines()[0]
+    assert f"with {expected}; picked by --engine auto" in first
+
+
+# ---------------------------------------------------------------------------
+# An input edited in the file, cached results left stale
+
+
+@pytest.fixture(scope="module")
+def share_edited(built_workbook, tmp_path_factory) -> Path:
+    """The default workbook with input_share_agent 0.35 -> 0.5, not recalculated."""
+    path = tmp_path_factory.mktemp("share") / "share.xlsx"
+    shutil.copyfile(built_workbook, path)
+    sheet, cell = cell_of(path, "input_share_agent")
+    assert cached_value(path, sheet, cell) == 0.35
+    set_cell_value(path, sheet, cell, 0.5)
+    return path
+
+
+@pytest.fixture(scope="module")
+def share_runs(share_edited):
+    runs: dict[str, Run] = {}
+
+    def run(engine: str) -> Run:
+        if engine not in runs:
+            runs[engine] = verify(share_edited, engine, "--json")
+        return runs[engine]
+
+    return run
+
+
+def model_cost(book, provider_id: str, scenario_id: str, **changes) -> float:
+    """The Python model's monthly cost, scenario fields changed by ``changes``."""
+    scenario = next(s for s in book.scenarios if s.id == scenario_id)
+    scenario = replace(scenario, **changes)
+    provider = book.provider(provider_id)
+    return model.monthly_cost(provider, scenario, scenario.base_tokens)
+
+
+@pytest.mark.parametrize("engine", RECALCULATING)
+def test_edited_input_verifies_clean_with_a_recalculating_engine(share_runs, engine):
+    """The engine recomputes from the new input and agrees with the model."""
+    run = share_runs(engine)
+    assert run.exit_code == 0, run.stdout
+    assert run.errors() == []
+    assert run.json["changed_inputs"] == ["input_share_agent: 0.35 -> 0.5"]
+
+
+@pytest.mark.parametrize("engine", RECALCULATING)
+def test_edited_input_reports_stale_cached_values_at_the_model_s_new_numbers(
+    share_runs, default_book, share_edited, engine
+):
+    """Stale cached values are warnings whose expected value is the model's at 0.5."""
+    run = share_runs(engine)
+    stale = run.findings(kind="stale", severity="warning", name=COST)
+    assert len(stale) == 1
+    new = model_cost(default_book, "vertex_gpt_oss", "agent", input_share=0.5)
+    old = model_cost(default_book, "vertex_gpt_oss", "agent")
+    assert not math.isclose(new, old, rel_tol=1e-6)
+    assert math.isclose(stale[0]["expected"], new, rel_tol=1e-12)
+    assert math.isclose(stale[0]["actual"], old, rel_tol=1e-12)
+    assert where(stale[0]) == at(share_edited, COST)
+    # Inputs are never stale, and the standard scenario did not move.
+    assert not run.findings(kind="stale", name="cost_standard_vertex_gpt_oss")
+
+
+def test_edited_input_summary_names_the_input_and_the_stale_values(share_edited):
+    """The human summary lists the changed input and warns of stale values."""
+    run = verify(share_edited, "gnumeric")
+    assert run.exit_code == 0, run.stdout
+    assert "input_share_agent: 0.35 -> 0.5" in run.stdout
+    assert re.search(r"warning [0-9,]+ cached values are stale", run.stdout)
+
+
+def test_edited_input_fails_with_cached_values(share_runs, default_book, share_edited):
+    """With cached values the stale results are mismatches against the model."""
+    run = share_runs("cached")
+    assert run.exit_code == 1
+    (cost,) = run.findings(kind="value", name=COST)
+    assert where(cost) == at(share_edited, COST)
+    new = model_cost(default_book, "vertex_gpt_oss", "agent", input_share=0.5)
+    assert math.isclose(cost["expected"], new, rel_tol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# Tampering: each kind is caught and the cell named, by every engine
+
+
+def typed_over(path: Path, name: str) -> str:
+    """Type the formula's own cached value over it."""
+    sheet, cell = cell_of(path, name)
+    replace_formula_with_value(path, sheet, cell)
+    return f"{sheet}!{cell}"
+
+
+def typed_over_times_1_1(path: Path, name: str) -> str:
+    """Type 1.1 times the formula's value over it."""
+    sheet, cell = cell_of(path, name)
+    replace_formula_with_value(path, sheet, cell, 1.1 * cached_value(path, sheet, cell))
+    return f"{sheet}!{cell}"
+
+
+def reference_shifted_one_row(path: Path, name: str) -> str:
+    """Move the formula's first relative reference down one row."""
+    sheet, cell = cell_of(path, name)
+    text = formula(path, sheet, cell)
+    ref = re.compile(r"(?<![A-Za-z0-9_$!.])([A-Z]{1,3})([0-9]+)(?![0-9A-Za-z_(!])")
+    shifted, count = ref.subn(lambda m: f"{m[1]}{int(m[2]) + 1}", text, count=1)
+    assert count == 1, text
+    set_formula(path, sheet, cell, shifted)
+    return f"{sheet}!{cell}"
+
+
+def operator_changed(path: Path, name: str) -> str:
+    """Turn the formula's first + into -."""
+    sheet, cell = cell_of(path, name)
+    text = formula(path, sheet, cell)
+    assert "+" in text, text
+    set_formula(path, sheet, cell, text.replace("+", "-", 1))
+    return f"{sheet}!{cell}"
+
+
+def name_pointed_elsewhere(path: Path, name: str) -> str:
+    """Point the defined name at the cell to the left of its own."""
+    sheet, cell = cell_of(path, name)
+    column, row = re.fullmatch(r"([A-Z]+)([0-9]+)", cell).groups()
+    left = chr(ord(column[-1]) - 1)
+    assert column[:-1] == "" and left >= "A", cell
+    set_defined_name(path, name, f"{sheet}!${left}${row}")
+    return f"{sheet}!{cell}"
+
+
+def pricebook_row_deleted(path: Path, name: str) -> str:
+    """Delete the Pricebook row holding the name's cell, as a spreadsheet does."""
+    sheet, cell = cell_of(path, name)
+    row = int(re.search(r"[0-9]+", cell).group(0))
+    delete_row(path, sheet, row)
+    return f"{sheet}!{a1(row - 1, PB_COL['id'])}"
+
+
+def cleared(path: Path, name: str) -> str:
+    """Empty the formula's cell."""
+    sheet, cell = cell_of(path, name)
+    clear_cell(path, sheet, cell)
+    return f"{sheet}!{cell}"
+
+
+SHARE = "input_share_agent"
+RATE = "input_rate_vertex_gpt_oss"  # a cell of the vertex_gpt_oss Pricebook row
+CANARY = "tokens_per_million"  # where verify plants its recalculation canary
+
+# One line a kind of tampering: how; the defined name of the cell it aims at;
+# the kind of finding that must name that cell; and whether a recalculating
+# engine must also find the cell's value wrong.
+TAMPERINGS = {
+    "formula-replaced-by-its-own-value": (typed_over, COST, "hard-coded", False),
+    "value-times-1.1": (typed_over_times_1_1, COST, "hard-coded", True),
+    "reference-shifted-one-row": (reference_shifted_one_row, COST, "formula", True),
+    "operator-changed": (operator_changed, COST, "formula", True),
+    "name-pointed-elsewhere": (name_pointed_elsewhere, SHARE, "name", False),
+    "pricebook-row-deleted": (pricebook_row_deleted, RATE, "structure", False),
+    "formula-deleted": (cleared, COST, "missing", True),
+    "canary-cell-typed-over": (typed_over, CANARY, "hard-coded", False),
+}
+
+
+@pytest.fixture(scope="module")
+def tampered(built_workbook, tmp_path_factory):
+    """tampered(kind) -> a copy of the default workbook with that tampering."""
+    made: dict[str, Path] = {}
+    targets: dict[str, str] = {}
+    folder = tmp_path_factory.mktemp("tampered")
+
+    def make(kind: str) -> Path:
+        if kind not in made:
+            edit, name, _, _ = TAMPERINGS[kind]
+            path = folder / f"{kind}.xlsx"
+            shutil.copyfile(built_workbook, path)
+            targets[kind] = edit(path, name)
+            made[kind] = path
+        return made[kind]
+
+    make.targets = targets
+    return make
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("kind", list(TAMPERINGS))
+def test_tampering_is_caught_and_the_cell_named(tampered, kind, engine):
+    """Exit 1, and a finding of the expected kind names the tampered cell."""
+    path = tampered(kind)
+    before = digest(path)
+    run = verify(path, engine, "--json")
+    assert run.exit_code == 1, run.stdout
+    assert run.json["ok"] is False
+    target = tampered.targets[kind]
+    _, _, expected_kind, engine_sees_value = TAMPERINGS[kind]
+    named = {f["kind"] for f in run.errors() if where(f) == target}
+    assert expected_kind in named, (target, run.errors()[:5])
+    if engine_sees_value and engine in RECALCULATING:
+        assert "value" in named, (target, run.errors()[:5])
+    assert digest(path) == before
+
+
+@pytest.mark.parametrize("kind", list(TAMPERINGS))
+def test_tampering_is_named_in_the_human_summary(tampered, kind):
+    """The plain output names the tampered cell as a MISMATCH."""
+    path = tampered(kind)
+    run = verify(path, "cached")
+    assert run.exit_code == 1
+    assert f"MISMATCH {tampered.targets[kind]}" in run.stdout
+    assert run.stdout.strip().splitlines()[-1].startswith("FAILED")
+
+
+def test_an_engine_that_does_not_recalculate_is_caught(built_workbook, monkeypatch):
+    """The planted canary value surviving the engine is exit 2, never a pass."""
+    import generator.verify
+
+    def keep_cached_values(src, engine, out, timeout=300):
+        shutil.copyfile(src, out)  # what LibreOffice does with default settings
+        return Path(out)
+
+    monkeypatch.setattr(generator.verify, "recalculate_to", keep_cached_values)
+    result = CliRunner().invoke(
+        main, ["verify", "--engine", "gnumeric", str(built_workbook)]
+    )
+    assert result.exit_code == 2
+    assert "gnumeric did not recalculate" in result.stderr
+
+
+def test_sheet_added_by_a_user_is_not_an_error(built_workbook, tmp_path):
+    """Extra sheets with the user's own numbers and formulas do not fail verify."""
+    path = tmp_path / "extra.xlsx"
+    shutil.copyfile(built_workbook, path)
+    add_sheet(path, "My notes", {"A1": "budget", "B1": 1200, "B2": "=B1*2"})
+    for engine in ("cached", "gnumeric"):
+        run = verify(path, engine, "--json")
+        assert run.exit_code == 0, (engine, run.errors()[:5])
+
+
+# ---------------------------------------------------------------------------
+# Workbooks saved by a spreadsheet: their cached values are real results
+
+
+@pytest.fixture(scope="module")
+def saved_by(built_workbook, share_edited, tmp_path_factory):
+    """saved_by(engine, source) -> the source recalculated and saved by engine."""
+    folder = tmp_path_factory.mktemp("saved")
+    sources = {"fresh": built_workbook, "share": share_edited}
+
+    def save(engine: str, source: str) -> Path:
+        require_engine(engine)
+        out = folder / f"{source}-{engine}.xlsx"
+        if not out.exists():
+            recalculate_to(sources[source], engine, out, timeout=120)
+        return out
+
+    return save
+
+
+def test_workbook_saved_by_libreoffice_verifies_from_cached_values(saved_by):
+    """LibreOffice's saved results and formula spelling pass in cached mode."""
+    run = verify(saved_by("libreoffice", "fresh"), "cached", "--json")
+    assert run.exit_code == 0, run.errors()[:5]
+    assert run.json["findings"] == []
+
+
+def test_edited_workbook_saved_by_libreoffice_verifies_from_cached_values(
+    saved_by,
+):
+    """Edited, then recalculated and saved (as Excel would): clean in cached mode."""
+    run = verify(saved_by("libreoffice", "share"), "cached", "--json")
+    assert run.exit_code == 0, run.errors()[:5]
+    assert run.json["changed_inputs"] == ["input_share_agent: 0.35 -> 0.5"]
+
+
+def test_workbook_saved_by_gnumeric_verifies_from_cached_values(saved_by):
+    """Gnumeric writes RANK as RANK.EQ and 1e-06 at length: same formulas."""
+    run = verify(saved_by("gnumeric", "fresh"), "cached", "--json")
+    assert run.exit_code == 0, run.errors()[:5]
+
+
+SAME_FORMULA = [
+    ("=A1+B1", "= a1 + b1"),
+    ("=Costs!$I$14", "='Costs'!$I$14"),
+    ("=RANK(O14,$O$14:$O$24,1)", "=_xlfn.RANK.EQ(O14,$O$14:$O$24,1)"),
+    ("=A1<=0.000001*(1+B1)", "=A1<=1.00000000000000000004e-06*(1+B1)"),
+    ("=A1*1000000", "=A1*1E6"),
+    ('=IF(A1=1,"yes","")', '=if(a1=1,"yes","")'),
+]
+DIFFERENT_FORMULA = [
+    ("=A1+B1", "=A1-B1"),
+    ("=E39+F39", "=E40+F39"),
+    ("=$A$1", "=A1"),
+    ("=SUM(A1:A3)", "=SUM(A1:A4)"),
+    ("=A1*0.5", "=A1*0.50000001"),
+    ("=RANK(A1,B1:B3,1)", "=RANK(A1,B1:B3,0)"),
+    ('="a b"', '="ab"'),
+    ('="x"', '="X"'),
+    ("=cost_agent_io_net", "=cost_agent_io_nets"),
+    ("=MIN(A1:A3)", "=MAX(A1:A3)"),
+    ("=A1", "{=A1}"),
+]
+
+
+@pytest.mark.parametrize(("ours", "saved"), SAME_FORMULA)
+def test_normal_formula_absorbs_spelling(ours, saved):
+    """Spelling an engine may change on save does not count as a change."""
+    assert normal_formula(ours) == normal_formula(saved)
+
+
+@pytest.mark.parametrize(("ours", "changed"), DIFFERENT_FORMULA)
+def test_normal_formula_keeps_every_semantic_difference(ours, changed):
+    """A changed reference, operator, constant, string or function is a change."""
+    assert normal_formula(ours) != normal_formula(changed)
+
+
+# ---------------------------------------------------------------------------
+# Files that are not infercost workbooks: exit 2, one line, no traceback
+
+
+@pytest.fixture(scope="module")
+def not_workbooks(built_workbook, tmp_path_factory) -> dict[str, Path]:
+    import xlsxwriter
+
+    folder = tmp_path_factory.mktemp("not")
+    text = folder / "notes.xlsx"
+    text.write_text("quarterly costs\nsee the attachment\n", encoding="utf-8")
+    truncated = folder / "truncated.xlsx"
+    data = built_workbook.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])
+    plain = folder / "plain.xlsx"
+    book = xlsxwriter.Workbook(str(plain))
+    book.add_worksheet("Costs").write_formula("A1", "=1+1", None, 2)
+    book.close()
+    empty = folder / "empty.xlsx"
+    empty.write_bytes(b"")
+    return {"text": text, "truncated": truncated, "plain": plain, "empty": empty}
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("text", "a text file, not an xlsx workbook"),
+        ("truncated", "truncated"),
+        ("plain", "not made by infercost"),
+        ("empty", "an empty file"),
+    ],
+)
+def test_not_an_infercost_workbook_exits_2_in_one_line(not_workbooks, kind, says):
+    """The real command prints one 'Error:' line naming the file and what it is."""
+    path = not_workbooks[kind]
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "generator.cli",
+            "verify",
+            "--engine",
+            "cached",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith(f"Error: {path}: ")
+    assert says in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("engine", RECALCULATING)
+def test_not_a_workbook_is_refused_before_any_engine_runs(not_workbooks, engine):
+    """With a recalculating engine too, a text file is exit 2, not a CSV import."""
+    run = verify(not_workbooks["text"], engine)
+    assert run.exit_code == 2
+    assert "a text file, not an xlsx workbook" in run.stderr
+
+
+def test_negative_tolerance_is_a_usage_error(built_workbook):
+    """--tolerance below 0 is exit 2 with the option named, not a traceback."""
+    run = verify(built_workbook, "cached", "--tolerance", "-1")
+    assert run.exit_code == 2
+    assert "--tolerance" in run.stderr
