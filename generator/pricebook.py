@@ -13,12 +13,20 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .yamlsource import PathKey, Source, load_yaml, parse_yaml
+from .yamlsource import (
+    DECIMAL_RE,
+    PathKey,
+    Source,
+    field_name,
+    load_yaml,
+    one_line,
+    parse_yaml,
+)
 
 FORMAT_VERSION = 1
 PER_TOKEN = "per_token"
@@ -30,6 +38,21 @@ ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 #: thousand tokens or per token typed in the wrong unit: warn.
 ABSURD_RATE = 1000.0
 ABSURD_MONTHLY = 10_000_000.0
+#: Hard limits: beyond these a value cannot be a price or a volume, and the
+#: model's arithmetic could overflow (a rate of 1e300 makes every cost infinite).
+MAX_RATE = 1_000_000.0
+MAX_MONTHLY = 1e12
+MAX_LATENCY_MS = 1e7
+#: A number closer to 0 than this (but not 0) is refused: divided by, it would
+#: overflow to infinity.
+TINY = 1e-100
+#: Longest text of fields that also appear inside headings, titles and the
+#: print header (Excel allows 255 characters in a header); other text may
+#: fill a cell: 32,767 UTF-16 code units, Excel's limit.
+MAX_LABEL = 100
+MAX_MODEL = 255
+MAX_SOURCE = 2000
+MAX_CELL_TEXT = 32767
 
 DEFAULT_SHARES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 DEFAULT_VOLUME_FACTORS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -102,6 +125,15 @@ class Book:
     crossover_providers: list[str] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Where each id was given: ("provider" | "scenario", id) -> (file, line,
+    # column, field), so that a later error about an id can point at it.
+    origins: dict[tuple[str, str], tuple[str, int | None, int | None, str]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    # Analyst overrides kept by ``build --keep-inputs``: (provider id, field)
+    # -> the pricebook's value. The provider holds the analyst's value; the
+    # workbook marks the cell and its metadata keeps the pricebook's value.
+    overrides: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def provider(self, provider_id: str) -> Provider:
         for provider in self.providers:
@@ -123,8 +155,7 @@ Checker = Callable[[Any, Source, PathKey], Any]
 
 def _got(value: Any) -> str:
     if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"'{shown}'"
+        return f"'{one_line(value)}'"
     if value is None:
         return "nothing"
     if isinstance(value, bool):
@@ -141,8 +172,13 @@ def number(
     above: bool = False,
     whole: bool = False,
     what: str = "a number",
+    limit: float | None = None,
 ) -> Checker:
-    """A finite number within bounds; ``above`` makes the minimum exclusive."""
+    """A finite number within bounds; ``above`` makes the minimum exclusive.
+
+    ``limit`` is a sanity cap that the usual description leaves out (a rate
+    is "a number >= 0"): a value above it is refused as a typo.
+    """
 
     def describe() -> str:
         parts = [what]
@@ -159,8 +195,11 @@ def number(
         scalar = source.scalars.get(path)
         if isinstance(value, bool):
             hint = ""
-            if scalar and scalar.text.lower() in ("no", "yes", "on", "off", "y", "n"):
-                hint = f" (YAML reads {scalar.text} as a boolean)"
+            if scalar and not scalar.quoted:
+                hint = (
+                    f" (YAML 1.1 reads {scalar.text} as {str(value).lower()}; "
+                    "write a number)"
+                )
             raise source.error(path, f"expected {describe()}, got {_got(value)}{hint}")
         if isinstance(value, str):
             if scalar and not scalar.quoted:
@@ -170,26 +209,95 @@ def number(
                 except ValueError:
                     pass
             if isinstance(value, str):
-                raise source.error(path, f"expected {describe()}, got {_got(value)}")
+                raise source.error(
+                    path, f"expected {describe()}, got {_got(value)}{_hint(value)}"
+                )
         if not isinstance(value, (int, float)):
             raise source.error(path, f"expected {describe()}, got {_got(value)}")
-        if scalar and re.fullmatch(r"[-+]?0[0-9_]+", scalar.text):
-            raise source.error(
-                path,
-                f"expected {describe()}, got '{scalar.text}' (a leading zero makes "
-                f"YAML read it as octal {value}); write it without the zero",
-            )
         if isinstance(value, float) and not math.isfinite(value):
-            raise source.error(path, f"expected {describe()}, got {value}")
-        if whole and value != int(value):
+            shown = one_line(scalar.text) if scalar else repr(value)
+            raise source.error(
+                path, f"expected {describe()}, got {shown} (not a finite number)"
+            )
+        if scalar and not scalar.quoted:
+            notation = _notation(scalar.text, value)
+            if notation:
+                raise source.error(
+                    path,
+                    f"expected {describe()}, got '{one_line(scalar.text)}' "
+                    f"({notation}); write the number in plain decimals",
+                )
+        try:
+            number_value = float(value)
+        except OverflowError:
+            raise source.error(
+                path, f"expected {describe()}, got a number too large to use"
+            ) from None
+        shown = scalar.text if scalar else _got(value)
+        if whole and number_value != int(number_value):
             raise source.error(path, f"expected {describe()}, got {_got(value)}")
         if minimum is not None and (value <= minimum if above else value < minimum):
             raise source.error(path, f"expected {describe()}, got {_got(value)}")
         if maximum is not None and value > maximum:
-            raise source.error(path, f"expected {describe()}, got {_got(value)}")
-        return int(value) if whole else float(value)
+            raise source.error(
+                path,
+                f"expected {describe()}, got {_got(value)}"
+                f"{_scale_hint(value, maximum)}",
+            )
+        if limit is not None and value > limit:
+            raise source.error(
+                path,
+                f"expected {describe()} and at most {limit:g}, got {_got(value)}"
+                f"{_scale_hint(value, limit)}",
+            )
+        if 0 < abs(number_value) < TINY:
+            raise source.error(
+                path,
+                f"expected {describe()}, got {one_line(shown)}, too close to 0 "
+                "to compute with (a typo?)",
+            )
+        return int(number_value) if whole else number_value
 
     return check
+
+
+def _notation(text: str, value: float | int) -> str:
+    """Why a number written as ``text`` is not plain decimal, or ""."""
+    text = text.strip()
+    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+        return f"a leading zero makes YAML 1.1 read it as the octal number {value}"
+    if re.fullmatch(r"[-+]?0x[0-9a-fA-F_]+", text):
+        return f"YAML reads it as the hexadecimal number {value}"
+    if re.fullmatch(r"[-+]?0b[01_]+", text):
+        return f"YAML reads it as the binary number {value}"
+    if ":" in text:
+        return f"YAML 1.1 reads it as the base-60 number {value}"
+    if not DECIMAL_RE.fullmatch(text):
+        return f"YAML reads it as {value}"
+    return ""
+
+
+def _hint(text: str) -> str:
+    """A hint for text that was probably meant as a number."""
+    t = text.strip()
+    if t.startswith("$") or t.endswith("$"):
+        return " (leave out the currency sign)"
+    if t.endswith("%"):
+        return " (write a share as a fraction: 75% is 0.75)"
+    if re.fullmatch(r"[-+]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?", t):
+        return " (leave out the thousands separators, or use _ as in 1_000_000)"
+    if t.lower() in ("yes", "no", "on", "off", "true", "false"):
+        return " (a number is expected, not a yes/no)"
+    return ""
+
+
+def _scale_hint(value: float, maximum: float) -> str:
+    """A hint for a number above its maximum that was probably meant smaller."""
+    if maximum == 1 and value <= 100:
+        return " (a percentage? write a fraction: 99.9% is 0.999)"
+    if maximum == MAX_RATE:
+        return " (rates are $ per million tokens)"
+    return ""
 
 
 def optional(inner: Checker) -> Checker:
@@ -201,8 +309,22 @@ def optional(inner: Checker) -> Checker:
     return check
 
 
-def text(*, required: bool = True, max_length: int = 32767) -> Checker:
-    """Text as written; ``label: no`` is the text 'no', not false."""
+def text(
+    *, required: bool = True, max_length: int = MAX_CELL_TEXT, label: bool = False
+) -> Checker:
+    """Text as written; ``label: no`` is the text 'no', not false.
+
+    At most ``max_length`` characters as Excel counts them (UTF-16 code units,
+    so an emoji counts 2); no control characters but tab and newline, and
+    nothing an XML file cannot hold. Text starting with ``=`` is fine: the
+    writer stores it as text, never as a formula.
+
+    A ``label`` is also the result of formulas (the ranking picks labels), and
+    a formula's text result is stored in a simpler way than a cell's text:
+    there a tab or an ``_x0041_``-style sequence does not survive every
+    program (LibreOffice writes a tab back as another character, Excel reads
+    ``_x0041_`` as an escaped "A"), so labels may not hold them.
+    """
 
     def check(value: Any, source: Source, path: PathKey) -> str:
         if value is None:
@@ -215,20 +337,66 @@ def text(*, required: bool = True, max_length: int = 32767) -> Checker:
         out = scalar.text if scalar is not None else str(value)
         if required and not out.strip():
             raise source.error(path, "expected text, got an empty string")
-        if len(out) > max_length:
+        bad = _BAD_TEXT_RE.search(out)
+        if bad:
+            char = bad.group()
             raise source.error(
                 path,
-                f"text of {len(out):,} characters is longer than the "
-                f"{max_length:,} an Excel cell holds",
+                f"text holds the control character U+{ord(char):04X} at position "
+                f"{bad.start() + 1}, which a cell cannot show; remove it "
+                "(tabs and newlines are fine)",
+            )
+        if label:
+            odd = _LABEL_ODD_RE.search(out)
+            if odd:
+                shown = "a tab" if odd.group() == "\t" else f"'{odd.group()}'"
+                raise source.error(
+                    path,
+                    f"a label may not hold {shown} (formulas repeat labels, and "
+                    "spreadsheets do not all keep it in a formula's result); "
+                    f"write it another way (got '{one_line(out)}')",
+                )
+        length = excel_length(out)
+        if length > max_length:
+            limit = (
+                "an Excel cell holds"
+                if max_length == MAX_CELL_TEXT
+                else "this field may have (it also appears in headings)"
+            )
+            raise source.error(
+                path,
+                f"text of {length:,} characters is longer than the "
+                f"{max_length:,} {limit}; shorten it (got '{one_line(out)}')",
             )
         return out
 
     return check
 
 
+#: Characters a cell cannot hold: C0 controls but tab and newline, C1
+#: controls, lone surrogates, and the two non-characters XML forbids.
+_BAD_TEXT_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+_LABEL_ODD_RE = re.compile(r"\t|_x[0-9A-Fa-f]{4}_")
+
+
+def excel_length(value: str) -> int:
+    """Length of ``value`` as Excel counts it: UTF-16 code units."""
+    return len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF)
+
+
 def identifier(value: Any, source: Source, path: PathKey) -> str:
-    """An id: lower-case letters, digits and underscores, starting with a letter."""
-    if not isinstance(value, str) or not ID_RE.match(value):
+    """An id: lower-case letters, digits and underscores, starting with a letter.
+
+    ``id: no`` is the id 'no' (YAML 1.1 would read false). Defined names are
+    built as ``<quantity>_<id>``, so an id that looks like a cell reference
+    (``fy2024``) still makes a valid name.
+    """
+    scalar = source.scalars.get(path)
+    if isinstance(value, bool) and scalar is not None and not scalar.quoted:
+        value = scalar.text
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise source.error(
             path,
             "expected an id of lower-case letters, digits and underscores that "
@@ -315,28 +483,30 @@ Spec = dict[str, tuple[Checker, bool, Any]]
 
 TIER = number(1, 5, whole=True, what="a whole-number tier")
 SHARE = number(0, 1, what="a share")
-RATE = number(0, what="a number")
+RATE = number(0, limit=MAX_RATE)
+MONTHLY = number(0, limit=MAX_MONTHLY)
+LATENCY = number(0, limit=MAX_LATENCY_MS)
 
 PROVIDER_SPEC: Spec = {
     "id": (identifier, True, None),
-    "label": (text(), True, None),
-    "model": (text(), True, None),
+    "label": (text(max_length=MAX_LABEL, label=True), True, None),
+    "model": (text(max_length=MAX_MODEL), True, None),
     "pricing": (choice(PRICING_KINDS), True, None),
     "input_rate": (RATE, True, None),
     "output_rate": (RATE, True, None),
-    "fixed_monthly": (RATE, False, 0.0),
-    "egress_monthly": (RATE, False, 0.0),
+    "fixed_monthly": (MONTHLY, False, 0.0),
+    "egress_monthly": (MONTHLY, False, 0.0),
     "quality_tier": (optional(TIER), True, None),
     "sla": (optional(SHARE), False, None),
-    "latency_ms": (optional(number(0)), False, None),
-    "source": (text(), True, None),
+    "latency_ms": (optional(LATENCY), False, None),
+    "source": (text(max_length=MAX_SOURCE), True, None),
     "checked": (date, True, None),
     "note": (text(required=False), False, ""),
 }
 
 SCENARIO_SPEC: Spec = {
     "id": (identifier, True, None),
-    "label": (text(), True, None),
+    "label": (text(max_length=MAX_LABEL, label=True), True, None),
     "base_tokens": (number(0, 1e15, above=True), True, None),
     "input_share": (SHARE, True, None),
     "retry_rate": (SHARE, False, 0.0),
@@ -344,15 +514,15 @@ SCENARIO_SPEC: Spec = {
     "cache_hit_rate": (SHARE, False, 0.0),
     "min_quality_tier": (optional(TIER), False, None),
     "min_sla": (optional(SHARE), False, None),
-    "max_latency_ms": (optional(number(0)), False, None),
+    "max_latency_ms": (optional(LATENCY), False, None),
     "growth_rate": (number(-1, 10, above=True), False, 0.0),
 }
 
 PRICEBOOK_SPEC: Spec = {
-    "name": (text(), True, None),
+    "name": (text(max_length=MAX_LABEL, label=True), True, None),
     "price_date": (date, True, None),
     "currency": (choice(["USD"]), False, "USD"),
-    "source": (text(required=False), False, ""),
+    "source": (text(required=False, max_length=MAX_SOURCE), False, ""),
     "notes": (text(required=False), False, ""),
 }
 
@@ -430,11 +600,18 @@ def _read_file(path: Path) -> _Part:
 
 def _read_data(data: Any, source: Source) -> _Part:
     if data is None:
-        raise InputError("the file is empty; expected a pricebook", file=source.file)
+        raise InputError(
+            "the file is empty; expected a pricebook starting with 'format: 1'",
+            file=source.file,
+            line=1,
+            field="format",
+        )
     if not isinstance(data, dict):
         raise source.error((), f"expected a mapping of sections, got {_got(data)}")
     if "format" not in data:
-        raise source.error((), "missing field 'format' (write 'format: 1' first)")
+        raise source.error(
+            ("format",), "missing field 'format' (write 'format: 1' first)"
+        )
     fmt = data["format"]
     if fmt != FORMAT_VERSION or isinstance(fmt, bool):
         raise source.error(
@@ -508,17 +685,28 @@ def merge_parts(parts: list[_Part]) -> Book:
 
     last = parts[-1]
     if not providers:
-        raise last.source.error((), "no providers: the pricebook lists no rows")
+        listed = [part for part in parts if "providers" in part.sections]
+        if listed:
+            raise listed[-1].source.error(
+                ("providers",), "expected at least one provider, got an empty list"
+            )
+        raise last.source.error(
+            ("providers",),
+            "missing section 'providers': no file given lists a provider",
+        )
     if "scenarios" not in owner:
         raise last.source.error(
-            (), "no scenarios: add a 'scenarios' section or a scenarios file"
+            ("scenarios",),
+            "missing section 'scenarios': add one, or a scenarios file such as "
+            "templates/reference-scenarios.yaml",
         )
     if "pricebook" not in owner:
         raise parts[0].source.error(
-            (), "missing section 'pricebook' (name, price_date)"
+            ("pricebook",), "missing section 'pricebook' (name, price_date)"
         )
 
     seen: dict[str, tuple[_Part, int]] = {}
+    origins: dict[tuple[str, str], tuple[str, int | None, int | None, str]] = {}
     rows: list[Provider] = []
     for row, part, index in providers:
         if row["id"] in seen:
@@ -530,6 +718,7 @@ def merge_parts(parts: list[_Part]) -> Book:
                 f"line {first_line})",
             )
         seen[row["id"]] = (part, index)
+        origins[("provider", row["id"])] = _origin(part, ("providers", index, "id"))
         rows.append(Provider(**row))
         _warn_absurd(rows[-1], part, index, warnings)
 
@@ -544,6 +733,7 @@ def merge_parts(parts: list[_Part]) -> Book:
                 ("scenarios", i, "id"), f"duplicate scenario id '{scenario.id}'"
             )
         scen_ids[scenario.id] = i
+        origins[("scenario", scenario.id)] = _origin(scen_part, ("scenarios", i, "id"))
 
     meta = owner["pricebook"].sections["pricebook"]
     book = Book(
@@ -556,6 +746,7 @@ def merge_parts(parts: list[_Part]) -> Book:
         scenarios=scenarios,
         files=[part.file for part in parts],
         warnings=warnings,
+        origins=origins,
     )
     if "forecast" in owner:
         book.forecast_months = owner["forecast"].sections["forecast"]["months"]
@@ -581,6 +772,14 @@ def merge_parts(parts: list[_Part]) -> Book:
                     f"expected [fixed row, per-token row], got [{fixed_id} "
                     f"({ids[fixed_id].pricing}), {token_id} ({ids[token_id].pricing})]",
                 )
+            if (fixed_id, token_id) in book.breakeven_pairs:
+                first = book.breakeven_pairs.index((fixed_id, token_id))
+                line = part.source.where(("breakeven_pairs", first))[0]
+                raise part.source.error(
+                    ("breakeven_pairs", i),
+                    f"the pair [{fixed_id}, {token_id}] is listed twice (first on "
+                    f"line {line}); keep one",
+                )
             book.breakeven_pairs.append((fixed_id, token_id))
     if "crossover" in owner:
         part = owner["crossover"]
@@ -598,11 +797,20 @@ def merge_parts(parts: list[_Part]) -> Book:
                     ("crossover", "providers", i),
                     f"no provider '{pid}'{_did_you_mean(pid, list(ids))}",
                 )
+            if pid in cross["providers"][:i]:
+                raise part.source.error(
+                    ("crossover", "providers", i), f"'{pid}' is listed twice"
+                )
         book.crossover_providers = list(cross["providers"] or [])
     if not book.crossover_providers:
         book.crossover_providers = default_crossover_rows(book)
     _check_gates(book, scen_part)
     return book
+
+
+def _origin(part: _Part, path: PathKey) -> tuple[str, int | None, int | None, str]:
+    line, column = part.source.where(path)
+    return part.file, line, column, field_name(path) or ""
 
 
 def _warn_absurd(
@@ -627,20 +835,49 @@ def _warn_absurd(
             )
 
 
+GATES = (
+    ("min_quality_tier", "quality_tier", max, "highest quality tier"),
+    ("min_sla", "sla", max, "highest SLA"),
+    ("max_latency_ms", "latency_ms", min, "lowest latency"),
+)
+
+
 def _check_gates(book: Book, part: _Part) -> None:
+    """Every scenario must leave at least one provider eligible.
+
+    The message points at the gate that alone excludes every row (else at the
+    last gate set) and says what the best provider offers.
+    """
     from .model import eligibility  # the gate rules live with the model
 
     for i, scenario in enumerate(book.scenarios):
-        if not any(eligibility(p, scenario)[0] for p in book.providers):
-            gate = "min_quality_tier"
-            if scenario.min_sla is not None:
-                gate = "min_sla"
-            if scenario.max_latency_ms is not None:
-                gate = "max_latency_ms"
-            raise part.source.error(
-                ("scenarios", i, gate),
-                f"the gates of scenario '{scenario.id}' leave no eligible provider",
+        if any(eligibility(p, scenario)[0] for p in book.providers):
+            continue
+        set_gates = [g for g in GATES if getattr(scenario, g[0]) is not None]
+        gate = set_gates[-1]
+        for candidate in set_gates:
+            alone = replace(
+                scenario,
+                **{g[0]: None for g in set_gates if g is not candidate},
             )
+            if not any(eligibility(p, alone)[0] for p in book.providers):
+                gate = candidate
+                break
+        name, attr, best, noun = gate
+        known = [getattr(p, attr) for p in book.providers]
+        known = [v for v in known if v is not None]
+        offer = (
+            f"the {noun} of any provider is {best(known):g}"
+            if known
+            else f"no provider states its {attr}"
+        )
+        together = "" if len(set_gates) == 1 else " with the other gates"
+        raise part.source.error(
+            ("scenarios", i, name),
+            f"no provider passes the gates of scenario '{scenario.id}' (got "
+            f"{name} {getattr(scenario, name):g}{together}; {offer}, and an "
+            "unknown value fails a gate); relax the gate or add a provider",
+        )
 
 
 def default_crossover_rows(book: Book) -> list[str]:

@@ -9,25 +9,36 @@ Rules kept here:
   without a password;
 - the file is written to a temporary file beside the target and moved into
   place, so a failed build leaves any earlier workbook untouched;
-- XlsxWriter's warnings (it skips writes it dislikes and only warns) are errors.
+- XlsxWriter's warnings (it skips writes it dislikes and only warns) are errors;
+- sheet titles and defined names are checked against Excel's rules before a
+  file is created, and a text a cell cannot hold whole (over 32,767 UTF-16
+  units, or characters XML cannot carry) stops the build: nothing is cut;
+- a number that is not finite is never written (XlsxWriter would raise).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import stat
 import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
+from xlsxwriter.utility import xl_cell_to_rowcol
 
 from .errors import OutputError
-from .plan import FORMULA, INPUT, NA, Plan, SheetPlan
+from .plan import FORMULA, INPUT, NA, Chart, Plan, SheetPlan
 
 BLUE = "#0000CC"
 INPUT_FILL = "#FFF9DB"
+#: An input the analyst overrode and ``build --keep-inputs`` kept (orange).
+OVERRIDE_FILL = "#F8CBAD"
 GREEN = "#006100"
 HEADER_FILL = "#DCE6F1"
 
@@ -95,10 +106,10 @@ class _Formats:
             return base
         role, _, fmt = style.partition(":")
         props = {**base, "num_format": NUMBER_FORMATS.get(fmt, "General")}
-        if role == "input":
+        if role in ("input", "override"):
             props.update(
                 font_color=BLUE,
-                bg_color=INPUT_FILL,
+                bg_color=INPUT_FILL if role == "input" else OVERRIDE_FILL,
                 locked=False,
                 border=1,
                 border_color="#BFBFBF",
@@ -111,27 +122,169 @@ class _Formats:
 
 
 def write_plan(plan: Plan, path: Path) -> None:
-    """Write ``plan`` to ``path`` atomically; raise OutputError on failure."""
+    """Write ``plan`` to ``path`` atomically; raise OutputError on failure.
+
+    The workbook is written to a temporary file in the same folder and moved
+    over ``path`` only once complete, so an earlier workbook stays as it was
+    if the build fails or is killed. A missing folder is created. The file
+    gets the permissions of the workbook it replaces (else the usual ones for
+    a new file), not the private ones of a temporary file.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; name the workbook to write in it")
+    check_plan(plan)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OutputError(
-            f"{folder}: cannot create the output folder: {exc.strerror}"
+            f"{folder}: cannot create the output folder or write in it "
+            f"({exc.strerror}); create it or choose another --output"
         ) from None
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             _write(plan, Path(tmp))
+        os.chmod(tmp, _new_mode(path))
         os.replace(tmp, path)
     except (XlsxWriterException, UserWarning, OSError) as exc:
         raise OutputError(f"{path}: cannot write the workbook: {exc}") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _new_mode(path: Path) -> int:
+    """Permissions for ``path``: those of the file it replaces, else 0666 - umask."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+# ---------------------------------------------------------------------------
+# Excel's rules, checked before anything is written (XlsxWriter would warn and
+# skip, or write a file Excel repairs).
+
+#: Characters a sheet title may not hold.
+SHEET_TITLE_BAD = set("[]:*?/\\")
+#: Longest text a cell holds, in UTF-16 code units.
+MAX_CELL_TEXT = 32767
+_NAME_RE = re.compile(r"[A-Za-z_\\][A-Za-z0-9_.\\]*")
+_A1_LIKE = re.compile(r"\$?[A-Za-z]{1,3}\$?[0-9]+")
+_R1C1_LIKE = re.compile(r"[Rr][0-9]*([Cc][0-9]*)?|[Cc][0-9]*")
+#: Characters an XML 1.0 document cannot hold (C0 controls but tab, newline
+#: and carriage return; lone surrogates; U+FFFE and U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def check_sheet_title(title: str) -> None:
+    """Raise OutputError unless ``title`` is a valid Excel sheet title.
+
+    1 to 31 characters, none of ``[]:*?/\\``, not starting or ending with an
+    apostrophe, and not ``History`` (Excel reserves it).
+    """
+    problem = ""
+    if not title or len(title) > 31:
+        problem = "must have 1 to 31 characters"
+    elif SHEET_TITLE_BAD & set(title):
+        problem = "must not contain any of []:*?/\\"
+    elif title.startswith("'") or title.endswith("'"):
+        problem = "must not start or end with an apostrophe"
+    elif title.lower() == "history":
+        problem = "'History' is reserved by Excel"
+    if problem:
+        raise OutputError(f"sheet title {title!r}: {problem}")
+
+
+def check_defined_name(name: str) -> None:
+    """Raise OutputError unless ``name`` is a valid Excel defined name.
+
+    At most 255 characters of letters, digits, ``_``, ``.`` and ``\\``,
+    starting with a letter, ``_`` or ``\\``; and it must not read as a cell
+    reference, in A1 style (``FY2024``) or R1C1 style (``R1C1``, ``r``, ``c``).
+    """
+    problem = ""
+    if not 1 <= len(name) <= 255:
+        problem = "must have 1 to 255 characters"
+    elif not _NAME_RE.fullmatch(name):
+        problem = "must start with a letter or _ and hold only letters, digits, _ and ."
+    elif _A1_LIKE.fullmatch(name) or _R1C1_LIKE.fullmatch(name):
+        problem = "reads as a cell reference"
+    elif name.upper() in ("TRUE", "FALSE"):
+        problem = "is a logical value"
+    if problem:
+        raise OutputError(
+            f"defined name {name!r}: {problem} (Excel's rule); change the id "
+            "it is made from"
+        )
+
+
+def check_plan(plan: Plan) -> None:
+    """Sheet titles and defined names of ``plan`` follow Excel's rules.
+
+    Each is valid (:func:`check_sheet_title`, :func:`check_defined_name`) and
+    unique, ignoring case as Excel does.
+    """
+    seen: dict[str, str] = {}
+    for sheet in plan.sheets:
+        check_sheet_title(sheet.title)
+        if sheet.title.lower() in seen:
+            raise OutputError(
+                f"sheet title {sheet.title!r}: used twice "
+                f"(with {seen[sheet.title.lower()]!r}; Excel ignores case)"
+            )
+        seen[sheet.title.lower()] = sheet.title
+    names: dict[str, str] = {}
+    for name in plan.names():
+        check_defined_name(name)
+        if name.lower() in names:
+            raise OutputError(
+                f"defined name {name!r}: used twice (with {names[name.lower()]!r}; "
+                "Excel ignores case)"
+            )
+        names[name.lower()] = name
+
+
+def _text(text: str, sheet: str, row: int, col: int) -> str:
+    """``text`` if a cell can hold it whole, else OutputError naming the cell.
+
+    Never truncated: Excel's limit is 32,767 UTF-16 code units, and XML cannot
+    carry some control characters at all.
+    """
+    from .plan import a1
+
+    length = len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    if length > MAX_CELL_TEXT:
+        raise OutputError(
+            f"{sheet}!{a1(row, col)}: text of {length:,} characters is longer "
+            f"than the {MAX_CELL_TEXT:,} an Excel cell holds; it is not "
+            "truncated, shorten it in the pricebook"
+        )
+    bad = _NOT_XML.search(text)
+    if bad:
+        raise OutputError(
+            f"{sheet}!{a1(row, col)}: text holds the character "
+            f"U+{ord(bad.group()):04X}, which an xlsx file cannot store"
+        )
+    return text
+
+
+def _number(value: float, sheet: str, row: int, col: int) -> float:
+    """``value`` if finite, else OutputError naming the cell (a model bug)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        from .plan import a1
+
+        raise OutputError(
+            f"{sheet}!{a1(row, col)}: the model gives {value}, which a cell "
+            "cannot hold; check the pricebook's numbers for extremes"
+        )
+    return value
 
 
 def _write(plan: Plan, path: Path) -> None:
@@ -156,14 +309,69 @@ def _write(plan: Plan, path: Path) -> None:
         from .plan import ref
 
         workbook.define_name(name, "=" + ref(title, row, col, True, True))
+    breaks: dict[str, list[int]] = {}
     for chart in plan.charts:
-        obj = workbook.add_chart(chart.type)
-        for series in chart.series:
-            obj.add_series(series)
-        for key, value in chart.options.items():
-            getattr(obj, key)(value)
-        sheets[chart.sheet].insert_chart(chart.anchor, obj)
+        row = _write_chart(workbook, sheets, plan, chart)
+        if row is not None:
+            breaks.setdefault(chart.sheet, []).append(row)
+    for title, rows in breaks.items():
+        sheets[title].set_h_pagebreaks(sorted(set(rows)))
     workbook.close()
+
+
+def _write_chart(
+    workbook: xlsxwriter.Workbook, sheets: dict[str, Any], plan: Plan, chart: Chart
+) -> int | None:
+    """Add ``chart``: its series, its options, then insert it on its sheet.
+
+    ``chart.options`` maps a Chart method to its argument (None: called with
+    none); the key ``insert`` holds the options of ``insert_chart`` (offsets,
+    positioning), and ``page_break`` (True) asks for a printed page to start at
+    the chart's row, which is returned (else None). Each series carries the
+    plan's values as its cached data, a #N/A or a text cell as a missing
+    point: XlsxWriter would cache them as 0, which a preview would draw on a
+    logarithmic axis.
+    """
+    obj = workbook.add_chart(chart.type)
+    for series in chart.series:
+        series = dict(series)
+        for key in ("categories", "values"):
+            cells = series.get(key)
+            if isinstance(cells, list) and f"{key}_data" not in series:
+                series[f"{key}_data"] = _chart_cache(plan, cells, key == "values")
+        obj.add_series(series)
+    insert: dict[str, Any] = {}
+    page_break = False
+    for key, value in chart.options.items():
+        if key == "insert":
+            insert = value
+        elif key == "page_break":
+            page_break = bool(value)
+        elif value is None:
+            getattr(obj, key)()
+        else:
+            getattr(obj, key)(value)
+    sheets[chart.sheet].insert_chart(chart.anchor, obj, insert)
+    return xl_cell_to_rowcol(chart.anchor)[0] if page_break else None
+
+
+def _chart_cache(plan: Plan, cells: list[Any], numeric: bool) -> list[Any]:
+    """The cached data of a chart range [sheet, row, col, last row, last col]."""
+    title, first_row, first_col, last_row, last_col = cells
+    sheet = plan.sheet(title).cells
+    data: list[Any] = []
+    for row in range(first_row, last_row + 1):
+        for col in range(first_col, last_col + 1):
+            cell = sheet.get((row, col))
+            value = cell.value if cell is not None else None
+            if isinstance(value, bool) or isinstance(value, NA) or value == "":
+                value = None
+            elif numeric and not isinstance(value, (int, float)):
+                value = None
+            data.append(value)
+    if not numeric and any(isinstance(v, str) for v in data):
+        data = ["" if v is None else str(v) for v in data]
+    return data
 
 
 def _check(code: int | None, sheet: str, row: int, col: int) -> None:
@@ -181,12 +389,17 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
     for (row, col), cell in sorted(sheet.cells.items()):
         fmt = formats.get(cell.style)
         value = cell.value
+        title = sheet.title
         if cell.kind == FORMULA:
             cached: Any = value
             if isinstance(value, NA):
                 cached = "#N/A"
             elif value is None:
                 cached = ""
+            elif isinstance(value, str):
+                cached = _text(value, title, row, col)
+            elif isinstance(value, float):
+                cached = _number(value, title, row, col)
             code = ws.write_formula(row, col, "=" + cell.formula, fmt, cached)
         elif cell.kind == INPUT:
             if value is None or value == "":
@@ -194,11 +407,14 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
             elif isinstance(value, bool):
                 code = ws.write_boolean(row, col, value, fmt)
             elif isinstance(value, (int, float)):
-                code = ws.write_number(row, col, value, fmt)
+                code = ws.write_number(row, col, _number(value, title, row, col), fmt)
             else:
-                code = ws.write_string(row, col, str(value), fmt)
+                code = ws.write_string(
+                    row, col, _text(str(value), title, row, col), fmt
+                )
         else:
-            text = "" if value is None else str(value)
+            # User text is always a string: write() would make '=...' a formula.
+            text = "" if value is None else _text(str(value), title, row, col)
             if cell.style == "url" and _is_web_url(text):
                 code = ws.write_url(row, col, text, fmt, text)
             elif text == "":
@@ -216,7 +432,7 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
             v.first_col,
         )
     for first_row, first_col, last_row, last_col in sheet.colour_scales:
-        ws.conditional_format(
+        code = ws.conditional_format(
             first_row,
             first_col,
             last_row,
@@ -228,6 +444,7 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
                 "max_color": "#F8696B",
             },
         )
+        _check(code, sheet.title, first_row, first_col)
     if sheet.freeze:
         ws.freeze_panes(*sheet.freeze)
     ws.set_landscape()
@@ -251,7 +468,18 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
 
 
 def _is_web_url(text: str) -> bool:
-    lower = text.lower()
-    return (lower.startswith("http://") or lower.startswith("https://")) and (
-        len(text) <= MAX_URL and not any(ch.isspace() for ch in text)
-    )
+    """Only an http(s) URL with a host becomes a hyperlink; any other is text.
+
+    ``javascript:``, ``file:``, ``mailto:`` and UNC paths stay plain text, and
+    so does a URL longer than Excel's limit or holding a space or quote.
+    """
+    if not (len(text) <= MAX_URL and _WEB_URL.fullmatch(text)):
+        return False
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+_WEB_URL = re.compile(r"(?i)https?://[^\s\"<>\\^`{|}\x00-\x1f\x7f]+")
