@@ -8,11 +8,20 @@ and the same validation as any pricebook file.
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import yaml
 
+from .errors import OutputError
 from .pricebook import FORMAT_VERSION, Book
+
+#: libyaml's safe dumper when PyYAML has it: the same text, ten times faster
+#: (12 s for the 3,445 rows of a LiteLLM import in pure Python).
+_DUMPER: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 def book_to_document(book: Book) -> dict[str, Any]:
@@ -88,8 +97,13 @@ def dump_document(doc: dict[str, Any], header: str = "") -> str:
 
     Floats are written with ``repr`` precision, so numbers round-trip exactly.
     """
-    body = yaml.safe_dump(
-        doc, sort_keys=False, allow_unicode=True, width=88, default_flow_style=False
+    body = yaml.dump(
+        doc,
+        Dumper=_DUMPER,
+        sort_keys=False,
+        allow_unicode=True,
+        width=88,
+        default_flow_style=False,
     )
     if header:
         lines = "".join(
@@ -97,3 +111,30 @@ def dump_document(doc: dict[str, Any], header: str = "") -> str:
         )
         return lines + body
     return body
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a temporary file moved into place).
+
+    ``-`` writes to standard output. Raises OutputError when the file or its
+    folder cannot be written; an earlier file stays untouched.
+    """
+    if str(path) == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {exc.strerror}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

@@ -30,6 +30,7 @@ def render_show(book: Book) -> str:
     """Rankings per scenario, multipliers and break-evens as plain text."""
     date = book.price_date.isoformat() if book.price_date else "undated"
     parts = [f"{book.name} (prices of {date}; {len(book.providers)} providers)"]
+    parts.append(snapshot_line(book))
     base = book.baseline
     for s in book.scenarios:
         costs = [m.monthly_cost(p, s, s.base_tokens) for p in book.providers]
@@ -98,3 +99,16 @@ def render_show(book: Book) -> str:
     else:
         parts.append("\nNo fixed-cost rows: no break-even to show.")
     return "\n".join(parts)
+
+
+def snapshot_line(book: Book) -> str:
+    """Where a snapshot came from and when its rows were checked."""
+    checked = sorted({p.checked for p in book.providers if p.checked})
+    if not checked:
+        when = "rows not dated"
+    elif checked[0] == checked[-1]:
+        when = f"rows checked {checked[0].isoformat()}"
+    else:
+        when = f"rows checked {checked[0].isoformat()} to {checked[-1].isoformat()}"
+    source = f"; source {book.source}" if book.source else ""
+    return f"from {', '.join(book.files)}; {when}{source}"

@@ -1,0 +1,720 @@
+"""What changed between two snapshots, and what the change does to the model.
+
+Each side is a pricebook (YAML, loaded like ``infercost build`` loads it) or a
+built workbook (its inputs as they stand, read like ``infercost verify`` reads
+them). :func:`diff_books` compares:
+
+- the snapshots: name, price date, files;
+- providers added and removed; every price, tier, SLA, latency and pricing
+  change of a provider on both sides, with old, new and percent;
+- scenario assumptions and settings (forecast months, grids, crossover
+  range) that differ (a workbook side may carry an analyst's edits);
+- per scenario on both sides: the cheapest eligible row, rank moves, cost at
+  the base volume and forecast total per provider, break-evens (every fixed
+  row against every per-token row) that moved, appeared or vanished, the
+  lowest eligible break-even and the recommendation, flagged when it flipped.
+
+:func:`render_diff` gives terminal text, :meth:`Diff.to_json` data for
+scripts, :func:`changes_sheet` the "Changes" sheet of ``build --previous``.
+All three show the same :func:`sections`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import model as m
+from .layout import EVALUATE, NO_FIXED, STAY
+from .plan import SheetPlan
+from .pricebook import Book, Scenario, load_book
+from .report import snapshot_line
+
+#: Provider fields compared, in the order they are reported.
+PROVIDER_FIELDS = (
+    "pricing",
+    "input_rate",
+    "output_rate",
+    "fixed_monthly",
+    "egress_monthly",
+    "quality_tier",
+    "sla",
+    "latency_ms",
+)
+SCENARIO_FIELDS = (
+    "base_tokens",
+    "input_share",
+    "retry_rate",
+    "guardrail_rate",
+    "cache_hit_rate",
+    "min_quality_tier",
+    "min_sla",
+    "max_latency_ms",
+    "growth_rate",
+)
+SETTINGS = (
+    "forecast_months",
+    "input_shares",
+    "volume_factors",
+    "crossover_min_tokens",
+    "crossover_max_tokens",
+)
+MOVED = "moved"
+APPEARED = "appeared"
+VANISHED = "vanished"
+STATUS_CHANGED = "status changed"
+REL = 1e-9  # relative tolerance below which two figures are the same
+
+
+@dataclass
+class Snapshot:
+    """One side of a diff: where it came from and the book it gives."""
+
+    path: str
+    kind: str  # "pricebook" or "workbook"
+    name: str
+    price_date: str | None
+    files: list[str]
+    book: Book = field(repr=False, compare=False)
+
+    def title(self) -> str:
+        date = self.price_date or "undated"
+        return f"{self.name}, prices of {date} ({self.kind} {self.path})"
+
+
+def load_side(path: Path, scenarios: Sequence[Path] = ()) -> Snapshot:
+    """Load one side: a workbook (.xlsx) or a pricebook file plus ``scenarios``.
+
+    Raises InputError for a file that cannot be read, or a workbook with an
+    input cell that cannot be read.
+    """
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        from .keep import read_current
+
+        current = read_current(path)
+        current.require_clean()
+        book, kind = current.book, "workbook"
+    else:
+        book, kind = load_book([path, *scenarios]), "pricebook"
+    return snapshot(book, str(path), kind)
+
+
+def snapshot(book: Book, path: str, kind: str) -> Snapshot:
+    """A side made of a book already loaded (``path`` names it)."""
+    date = book.price_date.isoformat() if book.price_date else None
+    return Snapshot(path, kind, book.name, date, list(book.files), book)
+
+
+# ---------------------------------------------------------------------------
+# The diff as data
+
+
+@dataclass
+class Change:
+    """A field of a provider, a scenario or the book that differs."""
+
+    id: str  # provider id, scenario id, or "book"
+    field: str
+    old: Any
+    new: Any
+    percent: float | None = None
+
+
+@dataclass
+class RankMove:
+    provider: str
+    old: int | None  # None: not eligible
+    new: int | None
+    old_status: str
+    new_status: str
+
+
+@dataclass
+class CostChange:
+    """Monthly cost at the base volume and the forecast total of a provider."""
+
+    provider: str
+    old: float
+    new: float
+    delta: float
+    percent: float | None
+    old_total: float
+    new_total: float
+    total_delta: float
+    total_percent: float | None
+
+
+@dataclass
+class BreakevenChange:
+    fixed: str
+    token: str
+    kind: str  # MOVED, APPEARED, VANISHED or STATUS_CHANGED
+    old_status: str  # a model status, or "absent" when a row is missing
+    old_volume: float | None
+    new_status: str
+    new_volume: float | None
+    percent: float | None
+    headline: bool
+
+
+@dataclass
+class Headline:
+    """The Summary row of a scenario, as the workbook computes it."""
+
+    cheapest: str | None
+    cheapest_cost: float | None
+    lowest_breakeven: float | None
+    recommendation: str
+
+
+@dataclass
+class ScenarioEffect:
+    scenario: str
+    label: str
+    old: Headline
+    new: Headline
+    months_old: int
+    months_new: int
+    ranks: list[RankMove] = field(default_factory=list)
+    costs: list[CostChange] = field(default_factory=list)
+    breakevens: list[BreakevenChange] = field(default_factory=list)
+
+    @property
+    def flipped(self) -> bool:
+        return self.old.recommendation != self.new.recommendation
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.flipped
+            or self.ranks
+            or self.costs
+            or self.breakevens
+            or self.old != self.new
+        )
+
+
+@dataclass
+class Diff:
+    old: Snapshot
+    new: Snapshot
+    providers_added: list[str] = field(default_factory=list)
+    providers_removed: list[str] = field(default_factory=list)
+    provider_changes: list[Change] = field(default_factory=list)
+    scenarios_added: list[str] = field(default_factory=list)
+    scenarios_removed: list[str] = field(default_factory=list)
+    scenario_changes: list[Change] = field(default_factory=list)
+    settings_changes: list[Change] = field(default_factory=list)
+    effects: list[ScenarioEffect] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(
+            self.providers_added
+            or self.providers_removed
+            or self.provider_changes
+            or self.scenarios_added
+            or self.scenarios_removed
+            or self.scenario_changes
+            or self.settings_changes
+            or any(e.changed for e in self.effects)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain data for ``--json``; floats that are not finite become text."""
+
+        def side(snap: Snapshot) -> dict[str, Any]:
+            return {
+                "path": snap.path,
+                "kind": snap.kind,
+                "name": snap.name,
+                "price_date": snap.price_date,
+                "files": snap.files,
+            }
+
+        effects = []
+        for effect in self.effects:
+            data = asdict(effect)
+            data["flipped"] = effect.flipped
+            effects.append(data)
+        out = {
+            "old": side(self.old),
+            "new": side(self.new),
+            "changed": self.changed,
+            "providers_added": self.providers_added,
+            "providers_removed": self.providers_removed,
+            "provider_changes": [asdict(c) for c in self.provider_changes],
+            "scenarios_added": self.scenarios_added,
+            "scenarios_removed": self.scenarios_removed,
+            "scenario_changes": [asdict(c) for c in self.scenario_changes],
+            "settings_changes": [asdict(c) for c in self.settings_changes],
+            "scenarios": effects,
+        }
+        return _jsonable(out)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Computing it
+
+
+def diff_books(old: Snapshot, new: Snapshot) -> Diff:
+    """Compare two snapshots (see the module docstring)."""
+    a, b = old.book, new.book
+    out = Diff(old, new)
+    old_ids = {p.id: p for p in a.providers}
+    new_ids = {p.id: p for p in b.providers}
+    out.providers_removed = [pid for pid in old_ids if pid not in new_ids]
+    out.providers_added = [pid for pid in new_ids if pid not in old_ids]
+    for pid, p in old_ids.items():
+        if pid in new_ids:
+            out.provider_changes += _changes(pid, p, new_ids[pid], PROVIDER_FIELDS)
+    old_scen = {s.id: s for s in a.scenarios}
+    new_scen = {s.id: s for s in b.scenarios}
+    out.scenarios_removed = [sid for sid in old_scen if sid not in new_scen]
+    out.scenarios_added = [sid for sid in new_scen if sid not in old_scen]
+    for sid, s in old_scen.items():
+        if sid in new_scen:
+            out.scenario_changes += _changes(sid, s, new_scen[sid], SCENARIO_FIELDS)
+    out.settings_changes = _changes("book", a, b, SETTINGS)
+    for sid, s in new_scen.items():
+        if sid in old_scen:
+            out.effects.append(_effect(a, old_scen[sid], b, s))
+    return out
+
+
+def _changes(what: str, old: Any, new: Any, fields: Sequence[str]) -> list[Change]:
+    out = []
+    for name in fields:
+        x, y = getattr(old, name), getattr(new, name)
+        if _same(x, y):
+            continue
+        out.append(Change(what, name, x, y, percent(x, y)))
+    return out
+
+
+def _same(x: Any, y: Any) -> bool:
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+        return m.is_close(float(x), float(y), REL)
+    if isinstance(x, list) and isinstance(y, list):
+        return len(x) == len(y) and all(_same(u, v) for u, v in zip(x, y, strict=True))
+    return bool(x == y)
+
+
+def percent(old: Any, new: Any) -> float | None:
+    """Change from ``old`` to ``new`` in percent; None when not a number or 0."""
+    numbers = (int, float)
+    if isinstance(old, bool) or isinstance(new, bool):
+        return None
+    if not isinstance(old, numbers) or not isinstance(new, numbers) or old == 0:
+        return None
+    return (new - old) / abs(old) * 100
+
+
+def headline(book: Book, s: Scenario) -> Headline:
+    """Cheapest eligible row, lowest eligible break-even and recommendation.
+
+    The same rules as the workbook's Summary and Breakeven sheets: the lowest
+    break-even of an eligible fixed row against the cheapest eligible per-token
+    row (0 when the fixed row is always cheaper); pay per token below it.
+    """
+    costs = [m.monthly_cost(p, s, s.base_tokens) for p in book.providers]
+    ok = [m.eligibility(p, s)[0] for p in book.providers]
+    rank = m.ranks(costs, ok)
+    top = rank.index(1) if 1 in rank else None
+    best_index = m.cheapest_per_token(book.providers, costs, ok)
+    best = book.providers[best_index] if best_index is not None else None
+    values: list[float] = []
+    if best is not None:
+        for i, p in enumerate(book.providers):
+            if not (p.is_fixed and ok[i]):
+                continue
+            be = m.breakeven(p, best, s)
+            if be.status == m.FIXED_ALWAYS_CHEAPER:
+                values.append(0.0)
+            elif be.status == m.CROSSES and be.volume is not None:
+                values.append(be.volume)
+    lowest = min(values) if values else None
+    if lowest is None:
+        rec = NO_FIXED
+    else:
+        rec = STAY if s.base_tokens < lowest else EVALUATE
+    return Headline(
+        book.providers[top].id if top is not None else None,
+        costs[top] if top is not None else None,
+        lowest,
+        rec,
+    )
+
+
+def _standing(
+    book: Book, s: Scenario
+) -> dict[str, tuple[int | None, str, float, float]]:
+    """provider id -> (rank, status, cost at base volume, forecast total)."""
+    costs = [m.monthly_cost(p, s, s.base_tokens) for p in book.providers]
+    elig = [m.eligibility(p, s) for p in book.providers]
+    rank = m.ranks(costs, [e for e, _ in elig])
+    months = book.forecast_months
+    out = {}
+    for i, p in enumerate(book.providers):
+        total = sum(m.forecast_costs(p, s, months))
+        out[p.id] = (rank[i], elig[i][1], costs[i], total)
+    return out
+
+
+def _pairs(book: Book, s: Scenario) -> dict[tuple[str, str], m.Breakeven]:
+    fixed = [p for p in book.providers if p.is_fixed]
+    tokens = [p for p in book.providers if not p.is_fixed]
+    return {(f.id, t.id): m.breakeven(f, t, s) for f in fixed for t in tokens}
+
+
+def _effect(a: Book, sa: Scenario, b: Book, sb: Scenario) -> ScenarioEffect:
+    effect = ScenarioEffect(
+        sb.id,
+        sb.label,
+        headline(a, sa),
+        headline(b, sb),
+        a.forecast_months,
+        b.forecast_months,
+    )
+    old, new = _standing(a, sa), _standing(b, sb)
+    for pid, (rank_b, status_b, cost_b, total_b) in new.items():
+        if pid not in old:
+            continue
+        rank_a, status_a, cost_a, total_a = old[pid]
+        if rank_a != rank_b:
+            effect.ranks.append(RankMove(pid, rank_a, rank_b, status_a, status_b))
+        if not (_same(cost_a, cost_b) and _same(total_a, total_b)):
+            effect.costs.append(
+                CostChange(
+                    pid,
+                    cost_a,
+                    cost_b,
+                    cost_b - cost_a,
+                    percent(cost_a, cost_b),
+                    total_a,
+                    total_b,
+                    total_b - total_a,
+                    percent(total_a, total_b),
+                )
+            )
+    pairs_a, pairs_b = _pairs(a, sa), _pairs(b, sb)
+    headlines = set(a.breakeven_pairs) | set(b.breakeven_pairs)
+    for pair in [*pairs_a, *(p for p in pairs_b if p not in pairs_a)]:
+        change = _breakeven_change(pair, pairs_a.get(pair), pairs_b.get(pair))
+        if change is not None:
+            change.headline = pair in headlines
+            effect.breakevens.append(change)
+    effect.breakevens.sort(key=lambda c: not c.headline)
+    return effect
+
+
+def _breakeven_change(
+    pair: tuple[str, str], x: m.Breakeven | None, y: m.Breakeven | None
+) -> BreakevenChange | None:
+    crosses_x = x is not None and x.status == m.CROSSES
+    crosses_y = y is not None and y.status == m.CROSSES
+    if crosses_x and crosses_y:
+        assert x is not None and y is not None  # for mypy
+        if _same(x.volume, y.volume):
+            return None
+        kind = MOVED
+    elif crosses_x:
+        kind = VANISHED
+    elif crosses_y:
+        kind = APPEARED
+    elif x is not None and y is not None and x.status != y.status:
+        kind = STATUS_CHANGED
+    else:
+        return None
+    vx = x.volume if x is not None else None
+    vy = y.volume if y is not None else None
+    return BreakevenChange(
+        pair[0],
+        pair[1],
+        kind,
+        x.status if x is not None else "absent",
+        vx,
+        y.status if y is not None else "absent",
+        vy,
+        percent(vx, vy) if kind == MOVED else None,
+        False,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Showing it
+
+Table = tuple[str, list[str], list[list[str]], set[int]]
+
+
+def money(value: float | None) -> str:
+    if value is None:
+        return "-"
+    sign = "-" if value < 0 else ""
+    value = abs(value)
+    return f"{sign}${value:,.4f}" if value < 100 else f"{sign}${value:,.2f}"
+
+
+def signed_money(value: float) -> str:
+    return ("+" if value >= 0 else "") + money(value)
+
+
+def pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1f}%"
+
+
+def tokens(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def plain(value: Any) -> str:
+    if value is None:
+        return "(empty)"
+    if isinstance(value, list):
+        return "[" + ", ".join(plain(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if abs(value) >= 1e5 else f"{value:.10g}"
+    return str(value)
+
+
+def field_value(name: str, value: Any) -> str:
+    if name in ("input_rate", "output_rate", "fixed_monthly", "egress_monthly"):
+        return money(value) if isinstance(value, (int, float)) else plain(value)
+    return plain(value)
+
+
+def _checked(value: Any) -> str:
+    return value.isoformat() if value else "-"
+
+
+def _volume(status: str, volume: float | None, absent: str) -> str:
+    if status == "absent":
+        return absent
+    return tokens(volume) if status == m.CROSSES else status
+
+
+def _rank(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+def sections(diff: Diff) -> list[Table]:
+    """The diff as titled tables: (title, headings, rows, right-aligned columns)."""
+    out: list[Table] = []
+    old_ids = {p.id: p for p in diff.old.book.providers}
+    new_ids = {p.id: p for p in diff.new.book.providers}
+    rows = [["removed", pid, old_ids[pid].label] for pid in diff.providers_removed]
+    rows += [["added", pid, new_ids[pid].label] for pid in diff.providers_added]
+    if rows:
+        out.append(("Providers added and removed", ["", "id", "provider"], rows, set()))
+    if diff.provider_changes:
+        out.append(
+            (
+                "Price and tier changes",
+                ["id", "field", "old", "new", "change", "checked (new)"],
+                [
+                    [
+                        c.id,
+                        c.field,
+                        field_value(c.field, c.old),
+                        field_value(c.field, c.new),
+                        pct(c.percent),
+                        _checked(new_ids[c.id].checked),
+                    ]
+                    for c in diff.provider_changes
+                ],
+                {2, 3, 4},
+            )
+        )
+    rows = [["removed", sid, "", "", ""] for sid in diff.scenarios_removed]
+    rows += [["added", sid, "", "", ""] for sid in diff.scenarios_added]
+    rows += [
+        ["changed", c.id, c.field, plain(c.old), plain(c.new)]
+        for c in diff.scenario_changes
+    ]
+    rows += [
+        ["changed", "settings", c.field, plain(c.old), plain(c.new)]
+        for c in diff.settings_changes
+    ]
+    if rows:
+        out.append(
+            (
+                "Scenario assumptions and settings",
+                ["", "scenario", "field", "old", "new"],
+                rows,
+                set(),
+            )
+        )
+    for e in diff.effects:
+        title = f"Scenario {e.label} ({e.scenario})"
+        flip = "FLIPPED" if e.flipped else "unchanged"
+        rows = [
+            ["cheapest eligible", e.old.cheapest or "none", e.new.cheapest or "none"],
+            [
+                "its cost ($ / month)",
+                money(e.old.cheapest_cost),
+                money(e.new.cheapest_cost),
+            ],
+            [
+                "lowest eligible break-even (tokens / month)",
+                tokens(e.old.lowest_breakeven),
+                tokens(e.new.lowest_breakeven),
+            ],
+            [f"recommendation ({flip})", e.old.recommendation, e.new.recommendation],
+        ]
+        out.append((f"{title}: headline", ["figure", "old", "new"], rows, set()))
+        if e.ranks:
+            out.append(
+                (
+                    f"{title}: rank moves",
+                    ["id", "old rank", "new rank", "new status"],
+                    [
+                        [r.provider, _rank(r.old), _rank(r.new), r.new_status]
+                        for r in e.ranks
+                    ],
+                    {1, 2},
+                )
+            )
+        if e.costs:
+            months = (
+                f"{e.months_new}"
+                if e.months_old == e.months_new
+                else f"{e.months_old} -> {e.months_new}"
+            )
+            out.append(
+                (
+                    f"{title}: monthly cost at base volume and {months}-month total",
+                    [
+                        "id",
+                        "old $ / month",
+                        "new $ / month",
+                        "delta",
+                        "change",
+                        "old total",
+                        "new total",
+                        "total delta",
+                    ],
+                    [
+                        [
+                            c.provider,
+                            money(c.old),
+                            money(c.new),
+                            signed_money(c.delta),
+                            pct(c.percent),
+                            money(c.old_total),
+                            money(c.new_total),
+                            signed_money(c.total_delta),
+                        ]
+                        for c in e.costs
+                    ],
+                    set(range(1, 8)),
+                )
+            )
+        if e.breakevens:
+            out.append(
+                (
+                    f"{title}: break-evens (tokens / month)",
+                    ["fixed row", "per-token row", "", "old", "new", "change"],
+                    [
+                        [
+                            b.fixed + (" *" if b.headline else ""),
+                            b.token,
+                            b.kind,
+                            _volume(b.old_status, b.old_volume, "(new row)"),
+                            _volume(b.new_status, b.new_volume, "(row removed)"),
+                            pct(b.percent),
+                        ]
+                        for b in e.breakevens
+                    ],
+                    {3, 4, 5},
+                )
+            )
+    return out
+
+
+def _table(headings: list[str], rows: list[list[str]], right: set[int]) -> str:
+    widths = [len(h) for h in headings]
+    for row in rows:
+        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join(
+        [line(headings), line(["-" * w for w in widths])] + [line(r) for r in rows]
+    )
+
+
+def render_diff(diff: Diff, limit: int = 40) -> str:
+    """The diff as terminal text; each table shows at most ``limit`` rows."""
+    lines = [
+        f"old: {diff.old.title()}",
+        f"     {snapshot_line(diff.old.book)}",
+        f"new: {diff.new.title()}",
+        f"     {snapshot_line(diff.new.book)}",
+    ]
+    if not diff.changed:
+        lines.append("\nNo changes: same providers, prices, assumptions and results.")
+        return "\n".join(lines)
+    for title, headings, rows, right in sections(diff):
+        shown = rows[:limit]
+        lines.append(f"\n{title}")
+        lines.append(_table(headings, shown, right))
+        if len(rows) > limit:
+            lines.append(f"... and {len(rows) - limit:,} more (--json lists them all)")
+    if any(b.headline for e in diff.effects for b in e.breakevens):
+        lines.append("\n* a headline pair (breakeven_pairs)")
+    return "\n".join(lines)
+
+
+def changes_sheet(diff: Diff, title: str = "Changes", limit: int = 2000) -> SheetPlan:
+    """The diff as a sheet of labels (not formulas: it documents the rebuild)."""
+    sh = SheetPlan(title)
+    sh.label(0, 0, "Changes since the previous snapshot", "title")
+    old, new = diff.old, diff.new
+    sh.label(1, 0, f"Previous: {old.title()}; {snapshot_line(old.book)}", "note")
+    sh.label(2, 0, f"This workbook: {new.title()}; {snapshot_line(new.book)}", "note")
+    sh.label(
+        3,
+        0,
+        "Text, not formulas: what changed when this workbook was built. "
+        "Edits to the inputs do not update this sheet.",
+        "note",
+    )
+    row = 5
+    if not diff.changed:
+        sh.label(row, 0, "No changes: same providers, prices, assumptions and results.")
+    width = 1
+    for heading, headings, rows, _ in sections(diff):
+        sh.label(row, 0, heading, "subtitle")
+        row += 1
+        for col, text in enumerate(headings):
+            sh.label(row, col, text, "header")
+        row += 1
+        for cells in rows[:limit]:
+            for col, text in enumerate(cells):
+                sh.label(row, col, text, "text")
+            row += 1
+        if len(rows) > limit:
+            sh.label(row, 0, f"... and {len(rows) - limit:,} more", "note")
+            row += 1
+        width = max(width, len(headings))
+        row += 1
+    sh.widths = {0: 34, **{c: 20 for c in range(1, width)}}
+    return sh

@@ -1,0 +1,254 @@
+"""`infercost diff` names every price change and what it does to the model;
+`build --previous` puts the same in a Changes sheet."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+from engines import require_engine
+from xlsx_edit import set_cell_value
+
+from generator import model as m
+from generator.cli import main
+from generator.diff import (
+    APPEARED,
+    MOVED,
+    VANISHED,
+    Change,
+    diff_books,
+    headline,
+    load_side,
+    snapshot,
+)
+from generator.layout import EVALUATE, STAY, build_plan
+from generator.plan import a1
+from generator.pricebook import load_book
+from generator.verify import verify_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+FEB = ROOT / "pricebooks" / "2026-02-21.yaml"
+REMOVED = "openai_41_mini"
+
+
+def without_provider(text: str, pid: str) -> str:
+    start = text.index(f"  - id: {pid}\n")
+    end = re.compile(r"^  - id: |^\S", re.M).search(text, start + 1)
+    assert end is not None
+    return text[:start] + text[end.start() :]
+
+
+@pytest.fixture
+def march(tmp_path) -> Path:
+    """February with two price changes and one provider removed."""
+    text = FEB.read_text(encoding="utf-8")
+    text = text.replace("output_rate: 0.29", "output_rate: 0.35", 1)  # Bedrock 12B
+    text = text.replace("fixed_monthly: 210", "fixed_monthly: 400", 1)  # io.net
+    text = text.replace("price_date: 2026-02-21", "price_date: 2026-03-21", 1)
+    text = without_provider(text, REMOVED)
+    path = tmp_path / "2026-03-21.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def expected_ranks(book, s) -> dict[str, int | None]:
+    costs = [m.monthly_cost(p, s, s.base_tokens) for p in book.providers]
+    ok = [m.eligibility(p, s)[0] for p in book.providers]
+    return dict(zip([p.id for p in book.providers], m.ranks(costs, ok), strict=True))
+
+
+def test_diff_reports_exactly_the_changes(march):
+    """Two price changes and one removed provider, and nothing else."""
+    diff = diff_books(load_side(FEB), load_side(march))
+    assert diff.providers_removed == [REMOVED]
+    assert diff.providers_added == []
+    assert diff.provider_changes == [
+        Change(
+            "bedrock_gemma3_12b",
+            "output_rate",
+            0.29,
+            0.35,
+            pytest.approx(20.69, abs=0.01),
+        ),
+        Change("io_net", "fixed_monthly", 210.0, 400.0, pytest.approx(90.48, abs=0.01)),
+    ]
+    assert diff.scenario_changes == []
+    assert diff.settings_changes == []
+    assert diff.old.price_date == "2026-02-21"
+    assert diff.new.price_date == "2026-03-21"
+
+
+def test_diff_reports_rank_moves_per_scenario(march):
+    """Rank moves are exactly the model's rank changes of the remaining rows."""
+    a, b = load_book([FEB]), load_book([march])
+    diff = diff_books(load_side(FEB), load_side(march))
+    for effect in diff.effects:
+        sa = next(s for s in a.scenarios if s.id == effect.scenario)
+        sb = next(s for s in b.scenarios if s.id == effect.scenario)
+        old, new = expected_ranks(a, sa), expected_ranks(b, sb)
+        want = {pid: (old[pid], new[pid]) for pid in new if old[pid] != new[pid]}
+        got = {r.provider: (r.old, r.new) for r in effect.ranks}
+        assert got == want
+        assert want  # the changes do move ranks
+    standard = diff.effects[0]
+    moves = {r.provider: (r.old, r.new) for r in standard.ranks}
+    assert moves["bedrock_gemma3_12b"] == (3, 4)  # dearer: passed by Vertex Mistral
+    assert moves["vertex_mistral"] == (4, 3)
+
+
+def test_diff_reports_break_even_effects(march):
+    """io.net's pairs move, Bedrock 12B's move, the removed row's pairs vanish."""
+    a, b = load_book([FEB]), load_book([march])
+    diff = diff_books(load_side(FEB), load_side(march))
+    for effect in diff.effects:
+        sa = next(s for s in a.scenarios if s.id == effect.scenario)
+        sb = next(s for s in b.scenarios if s.id == effect.scenario)
+        got = {(c.fixed, c.token): c for c in effect.breakevens}
+        tokens = [p.id for p in a.providers if not p.is_fixed]
+        want = {("io_net", t): MOVED for t in tokens if t != REMOVED}
+        want[("hf_dedicated", "bedrock_gemma3_12b")] = MOVED
+        want[("io_net", REMOVED)] = VANISHED
+        want[("hf_dedicated", REMOVED)] = VANISHED
+        assert {k: c.kind for k, c in got.items()} == want
+        pair = got[("io_net", "bedrock_gemma3_12b")]
+        io_a, io_b = a.provider("io_net"), b.provider("io_net")
+        gemma_a, gemma_b = (
+            a.provider("bedrock_gemma3_12b"),
+            b.provider("bedrock_gemma3_12b"),
+        )
+        assert pair.old_volume == m.breakeven(io_a, gemma_a, sa).volume
+        assert pair.new_volume == m.breakeven(io_b, gemma_b, sb).volume
+        assert pair.headline
+        assert got[("io_net", REMOVED)].new_status == "absent"
+        assert APPEARED not in {c.kind for c in got.values()}
+
+
+def test_diff_flags_a_flipped_recommendation(march):
+    """io.net at $400 no longer breaks even below the agent volume: flipped."""
+    diff = diff_books(load_side(FEB), load_side(march))
+    by_id = {e.scenario: e for e in diff.effects}
+    assert not by_id["standard"].flipped
+    agent = by_id["agent"]
+    assert agent.flipped
+    assert (agent.old.recommendation, agent.new.recommendation) == (EVALUATE, STAY)
+    assert agent.old.cheapest == "io_net"
+    assert agent.new.cheapest == "vertex_gpt_oss"
+
+
+def test_diff_cost_and_forecast_deltas(march):
+    """Costs change only for the two repriced rows; deltas are the model's."""
+    a = load_book([FEB])
+    diff = diff_books(load_side(FEB), load_side(march))
+    for effect in diff.effects:
+        sa = next(s for s in a.scenarios if s.id == effect.scenario)
+        assert [c.provider for c in effect.costs] == ["bedrock_gemma3_12b", "io_net"]
+        io = next(c for c in effect.costs if c.provider == "io_net")
+        assert io.delta == pytest.approx(190.0)
+        assert io.total_delta == pytest.approx(190.0 * 6)
+        gemma = next(c for c in effect.costs if c.provider == "bedrock_gemma3_12b")
+        old = m.monthly_cost(a.provider("bedrock_gemma3_12b"), sa, sa.base_tokens)
+        assert gemma.old == pytest.approx(old, rel=1e-12)
+
+
+def test_headline_matches_the_workbook(march):
+    """The diff's headline figures are the workbook's named Summary cells."""
+    for path in (FEB, march):
+        book = load_book([path])
+        plan = build_plan(book)
+        for s in book.scenarios:
+            figures = headline(book, s)
+            assert plan.cell(f"recommendation_{s.id}").value == figures.recommendation
+            assert plan.cell(f"cheapest_{s.id}").value == figures.cheapest
+            low = plan.cell(f"lowest_breakeven_{s.id}").value
+            assert (low if low != "" else None) == figures.lowest_breakeven
+
+
+def test_no_changes(march):
+    """Two equal snapshots: no change, and the command still exits 0."""
+    diff = diff_books(load_side(march), load_side(march))
+    assert not diff.changed
+    result = CliRunner().invoke(main, ["diff", str(march), str(march)])
+    assert result.exit_code == 0
+    assert "No changes" in result.output
+
+
+def test_diff_command_text_and_json(march):
+    """Text names the dates and changes; --json carries the same, exit 0."""
+    result = CliRunner().invoke(main, ["diff", str(FEB), str(march)])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "prices of 2026-02-21" in text and "prices of 2026-03-21" in text
+    assert "rows checked 2026-02-21" in text
+    assert re.search(r"bedrock_gemma3_12b\s+output_rate\s+\$0\.2900\s+\$0\.3500", text)
+    assert "recommendation (FLIPPED)" in text
+    result = CliRunner().invoke(main, ["diff", "--json", str(FEB), str(march)])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["changed"] is True
+    assert data["providers_removed"] == [REMOVED]
+    assert [c["field"] for c in data["provider_changes"]] == [
+        "output_rate",
+        "fixed_monthly",
+    ]
+    agent = next(e for e in data["scenarios"] if e["scenario"] == "agent")
+    assert agent["flipped"] is True
+
+
+def test_diff_of_a_workbook_shows_the_analysts_edits(workbook_copy, default_plan):
+    """A workbook side is read at its current inputs."""
+    title, row, col = default_plan.names()["input_share_agent"]
+    set_cell_value(workbook_copy, title, a1(row, col), 0.5)
+    diff = diff_books(load_side(FEB), load_side(workbook_copy))
+    assert diff.new.kind == "workbook"
+    assert diff.scenario_changes == [
+        Change("agent", "input_share", 0.35, 0.5, pytest.approx(42.857, abs=1e-3))
+    ]
+    assert diff.provider_changes == []
+
+
+def test_build_previous_adds_a_changes_sheet(march, tmp_path):
+    """The Changes sheet lists the diff; the workbook still verifies."""
+    out = tmp_path / "march.xlsx"
+    result = CliRunner().invoke(
+        main, ["build", str(march), "--previous", str(FEB), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 recommendations flipped" in result.stderr
+    wb = openpyxl.load_workbook(out)
+    try:
+        assert wb.sheetnames[:3] == ["Summary", "Changes", "Inputs"]
+        text = [
+            str(v)
+            for row in wb["Changes"].iter_rows(values_only=True)
+            for v in row
+            if v is not None
+        ]
+    finally:
+        wb.close()
+    assert REMOVED in text
+    assert "recommendation (FLIPPED)" in text
+    assert any("prices of 2026-02-21" in t for t in text)
+    require_engine("gnumeric")
+    checked = verify_workbook(out, "gnumeric")
+    assert checked.ok, [f.message for f in checked.findings]
+
+
+def test_show_names_the_snapshot():
+    """`show` names the files and the dates the rows were checked."""
+    result = CliRunner().invoke(main, ["show", str(FEB)])
+    assert result.exit_code == 0
+    assert "prices of 2026-02-21" in result.stdout
+    assert "rows checked 2026-02-21" in result.stdout
+
+
+def test_snapshot_of_a_loaded_book():
+    """A side can be made of a book already loaded (build --previous does)."""
+    book = load_book([FEB])
+    side = snapshot(book, "x.yaml", "pricebook")
+    assert side.title() == (
+        "February 2026 reference list prices, prices of 2026-02-21 (pricebook x.yaml)"
+    )

@@ -1,0 +1,161 @@
+"""`infercost import litellm` writes a pricebook that loads, builds and verifies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from engines import require_engine
+
+from generator.cli import main
+from generator.pricebook import load_book
+from generator.verify import verify_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+PRICES = ROOT.parent / "shared" / "data" / "litellm_model_prices.json"
+UNGATED = ROOT / "templates" / "ungated-scenarios.yaml"
+GATED = ROOT / "templates" / "reference-scenarios.yaml"
+
+pytestmark = pytest.mark.skipif(
+    not PRICES.exists(), reason=f"the shared LiteLLM file {PRICES} is not here"
+)
+
+#: Counts for the shared copy of the file (sha256 in its SOURCE.md).
+IMPORTED = 3445
+SKIPPED = 1432
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> tuple[Path, str]:
+    """The whole shared file imported, and what the command logged."""
+    out = tmp_path_factory.mktemp("import") / "litellm.yaml"
+    result = run(
+        "import", "litellm", str(PRICES), "--price-date", "2026-03-01", "-o", str(out)
+    )
+    assert result.exit_code == 0, result.output
+    return out, result.stderr
+
+
+def test_import_counts_imported_and_skipped_entries(imported):
+    """The log gives the counts of imported rows and skipped entries by reason."""
+    _, log = imported
+    assert f"imported {IMPORTED} entries" in log
+    assert f"skipped {SKIPPED}" in log
+    assert "skipped   414: not a chat model (mode=image_generation)" in log
+    assert "skipped    98: alias of another entry (alias_of)" in log
+    assert "skipped    49: price kinds not expressible yet (tiered_pricing)" in log
+    assert "templates/ungated-scenarios.yaml" in log  # how to build it
+
+
+def test_imported_rates_match_the_source_by_hand(imported):
+    """Per-token prices become $ per 1M tokens; source and date are recorded."""
+    path, _ = imported
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert str(data["pricebook"]["price_date"]) == "2026-03-01"
+    rows = {row["model"]: row for row in data["providers"]}
+    assert len(rows) == IMPORTED
+    # "input_cost_per_token": 1.5e-07 -> 0.15; "output_cost_per_token": 6e-07 -> 0.6
+    assert (rows["gpt-4o-mini"]["input_rate"], rows["gpt-4o-mini"]["output_rate"]) == (
+        0.15,
+        0.6,
+    )
+    # 2.8e-07 -> 0.28, 4.2e-07 -> 0.42
+    deepseek = rows["deepseek/deepseek-chat"]
+    assert (deepseek["input_rate"], deepseek["output_rate"]) == (0.28, 0.42)
+    # 8e-07 -> 0.8, 4e-06 -> 4.0
+    haiku = rows["bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0"]
+    assert (haiku["input_rate"], haiku["output_rate"]) == (0.8, 4.0)
+    # 2.9999900000000002e-06 -> 2.99999 (LiteLLM's own float noise kept)
+    sonnet = rows["databricks/databricks-claude-sonnet-4-1"]
+    assert sonnet["input_rate"] == pytest.approx(2.99999, rel=1e-15)
+    for row in (rows["gpt-4o-mini"], deepseek, haiku):
+        assert row["quality_tier"] is None and row["sla"] is None
+        assert str(row["checked"]) == "2026-03-01"
+    assert rows["gpt-4o-mini"]["source"].startswith("https://")
+    # An entry without a web source names the file and its hash instead.
+    assert haiku["source"].startswith("LiteLLM model price map")
+    assert "sha256 8943af58" in haiku["source"]
+
+
+def test_import_builds_and_verifies_with_ungated_scenarios(imported, tmp_path):
+    """The whole import loads, builds with the ungated template and verifies."""
+    path, _ = imported
+    book = load_book([path, UNGATED])
+    assert len(book.providers) == IMPORTED
+    out = tmp_path / "litellm.xlsx"
+    result = run("build", str(path), str(UNGATED), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert f"{IMPORTED} providers" in result.stderr
+    # Cached values: a real engine takes minutes on 400,000 formulas.
+    checked = verify_workbook(out, "cached")
+    assert checked.ok, [f.message for f in checked.findings[:5]]
+    assert checked.changed_inputs == []
+
+
+def test_gated_scenarios_refuse_unknown_tiers(imported):
+    """Unknown tiers fail a tier gate: the reference scenarios rank nothing."""
+    path, _ = imported
+    result = run("build", str(path), str(GATED), "-o", "-")
+    assert result.exit_code == 2
+    assert "scenarios[0].min_quality_tier" in result.output  # names the gate
+
+
+def test_filtered_import_with_a_mapping_builds_gated(tmp_path):
+    """--provider, --model and --mapping: tiers set, gated scenarios work."""
+    mapping = tmp_path / "tiers.yaml"
+    mapping.write_text(
+        "models:\n"
+        "  - match: 'gpt-4o-mini*'\n    quality_tier: 3\n    sla: 0.999\n"
+        "  - match: 'gpt-4o*'\n    quality_tier: 4\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "openai.yaml"
+    result = run(
+        "import",
+        "litellm",
+        str(PRICES),
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o*",
+        "--mapping",
+        str(mapping),
+        "--price-date",
+        "2026-03-01",
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    book = load_book([out, GATED])
+    assert book.providers and all(p.model.startswith("gpt-4o") for p in book.providers)
+    mini = next(p for p in book.providers if p.model == "gpt-4o-mini")
+    assert (mini.quality_tier, mini.sla) == (3, 0.999)
+    workbook = tmp_path / "openai.xlsx"
+    assert run("build", str(out), str(GATED), "-o", str(workbook)).exit_code == 0
+    require_engine("gnumeric")
+    checked = verify_workbook(workbook, "gnumeric")
+    assert checked.ok, [f.message for f in checked.findings[:5]]
+
+
+def test_import_that_selects_nothing_writes_nothing(tmp_path):
+    """No entry selected: exit status 2, no file."""
+    out = tmp_path / "none.yaml"
+    result = run(
+        "import", "litellm", str(PRICES), "--provider", "nobody", "-o", str(out)
+    )
+    assert result.exit_code == 2
+    assert "no entry imported" in result.output
+    assert not out.exists()
+
+
+def test_import_of_a_missing_file_is_one_line(tmp_path):
+    """A missing price file is a one-line error with exit status 2."""
+    result = run("import", "litellm", str(tmp_path / "nope.json"), "-o", "x.yaml")
+    assert result.exit_code == 2
+    assert "no such file" in result.output

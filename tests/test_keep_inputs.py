@@ -1,0 +1,300 @@
+"""`build --keep-inputs` carries an analyst's edits into a rebuilt workbook, and
+`assumptions` writes a workbook's inputs back as YAML that builds the same inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+from click.testing import CliRunner
+from engines import require_engine
+from workbook_tools import named_values
+from xlsx_edit import set_cell_value
+
+from generator import model as m
+from generator.cli import main
+from generator.keep import keep_inputs, load_new_book, read_current
+from generator.plan import a1
+from generator.pricebook import load_book
+from generator.verify import verify_workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+FEB = ROOT / "pricebooks" / "2026-02-21.yaml"
+
+#: The analyst's edits: (defined name, new value).
+EDITS = (
+    ("input_share_agent", 0.5),
+    ("growth_rate_agent", 0.08),
+    ("output_rate_vertex_gpt_oss", 0.31),
+)
+
+
+def edit(path: Path, plan, name: str, value: float) -> None:
+    """Type ``value`` into the input cell called ``name``, as a person would."""
+    title, row, col = plan.names()[name]
+    set_cell_value(path, title, a1(row, col), value)
+
+
+def feb_text() -> str:
+    return FEB.read_text(encoding="utf-8")
+
+
+def new_prices(tmp_path: Path, text: str | None = None) -> Path:
+    """The February pricebook with two other prices changed, dated in March."""
+    text = text or feb_text()
+    text = text.replace("output_rate: 0.29", "output_rate: 0.35", 1)
+    text = text.replace("fixed_monthly: 210", "fixed_monthly: 250", 1)
+    text = text.replace("price_date: 2026-02-21", "price_date: 2026-03-21", 1)
+    path = tmp_path / "2026-03-21.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def without_provider(text: str, pid: str) -> str:
+    """``text`` without the provider row ``pid`` (rows end at the next '- id:')."""
+    start = text.index(f"  - id: {pid}\n")
+    end = re.compile(r"^  - id: |^\S", re.M).search(text, start + 1)
+    assert end is not None
+    return text[:start] + text[end.start() :]
+
+
+@pytest.fixture
+def edited(workbook_copy, default_plan) -> Path:
+    """The February workbook with the analyst's three edits typed in."""
+    for name, value in EDITS:
+        edit(workbook_copy, default_plan, name, value)
+    return workbook_copy
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def test_edits_survive_a_rebuild_onto_new_prices(edited, tmp_path):
+    """Edited share, growth and price are kept; other prices come from the new book."""
+    prices = new_prices(tmp_path)
+    out = tmp_path / "new.xlsx"
+    result = run("build", str(prices), "--keep-inputs", str(edited), "-o", str(out))
+    log = result.stderr
+    assert "carried input_share_agent = 0.5 (new pricebook: 0.35)" in log
+    assert "carried growth_rate_agent = 0.08 (new pricebook: 0.05)" in log
+    assert (
+        "override kept: output_rate_vertex_gpt_oss = 0.31 (new pricebook: 0.25; "
+        "the old workbook was built with 0.25)" in log
+    )
+    assert "0 could not be carried" in log
+
+    now = read_current(out)
+    agent = next(s for s in now.book.scenarios if s.id == "agent")
+    assert agent.input_share == 0.5
+    assert agent.growth_rate == 0.08
+    assert now.book.provider("vertex_gpt_oss").output_rate == 0.31
+    assert now.book.provider("bedrock_gemma3_12b").output_rate == 0.35  # new
+    assert now.book.provider("io_net").fixed_monthly == 250  # new
+    # The metadata keeps the pricebook's price, so the override is found again.
+    assert now.built.provider("vertex_gpt_oss").output_rate == 0.25
+    assert now.changed == ["output_rate_vertex_gpt_oss: 0.25 -> 0.31"]
+
+
+def test_rebuilt_figures_are_the_model_at_edited_inputs_and_new_prices(
+    edited, tmp_path
+):
+    """Every headline figure is the model's, and a real engine agrees."""
+    prices = new_prices(tmp_path)
+    out = tmp_path / "new.xlsx"
+    run("build", str(prices), "--keep-inputs", str(edited), "-o", str(out))
+
+    expected = load_book([prices])
+    agent = next(s for s in expected.scenarios if s.id == "agent")
+    agent.input_share, agent.growth_rate = 0.5, 0.08
+    expected.provider("vertex_gpt_oss").output_rate = 0.31
+    values = named_values(out)
+    for s in expected.scenarios:
+        costs = [m.monthly_cost(p, s, s.base_tokens) for p in expected.providers]
+        ok = [m.eligibility(p, s)[0] for p in expected.providers]
+        ranks = m.ranks(costs, ok)
+        for p, cost, rank in zip(expected.providers, costs, ranks, strict=True):
+            assert values[f"cost_{s.id}_{p.id}"] == pytest.approx(cost, rel=1e-12)
+            total = sum(m.forecast_costs(p, s, expected.forecast_months))
+            assert values[f"forecast_total_{s.id}_{p.id}"] == pytest.approx(
+                total, rel=1e-12
+            )
+            assert values[f"rank_{s.id}_{p.id}"] == (rank if rank else None)
+
+    require_engine("gnumeric")
+    checked = verify_workbook(out, "gnumeric")
+    assert checked.ok, [f.message for f in checked.findings]
+
+
+def test_override_is_marked_in_the_rebuilt_workbook(edited, tmp_path):
+    """An override is an orange input cell with a note naming the pricebook value."""
+    out = tmp_path / "new.xlsx"
+    run(
+        "build", str(new_prices(tmp_path)), "--keep-inputs", str(edited), "-o", str(out)
+    )
+    wb = openpyxl.load_workbook(out)
+    try:
+        sheet = wb["Pricebook"]
+        ids = [c.value for c in sheet["A"]]
+        row = ids.index("vertex_gpt_oss") + 1
+        override = sheet[f"F{row}"]  # output rate
+        plain = sheet[f"E{row}"]  # input rate, not overridden
+        assert override.fill.fgColor.rgb != plain.fill.fgColor.rgb
+        assert override.protection.locked is False
+        assert "analyst override: output_rate was 0.25 in the pricebook" in (
+            sheet[f"N{row}"].value
+        )
+        assert "Orange cells are analyst overrides" in sheet["A3"].value
+        notes = [c.value for c in wb["Notes"]["A"] if c.value]
+        assert any("(inputs kept)" in str(text) for text in notes)
+    finally:
+        wb.close()
+
+
+def test_override_survives_a_second_rebuild(edited, tmp_path):
+    """A kept override is still an override when the rebuilt workbook is rebuilt."""
+    first = tmp_path / "first.xlsx"
+    run(
+        "build",
+        str(new_prices(tmp_path)),
+        "--keep-inputs",
+        str(edited),
+        "-o",
+        str(first),
+    )
+    second = tmp_path / "second.xlsx"
+    result = run("build", str(FEB), "--keep-inputs", str(first), "-o", str(second))
+    assert "override kept: output_rate_vertex_gpt_oss = 0.31" in result.stderr
+    now = read_current(second)
+    assert now.book.provider("vertex_gpt_oss").output_rate == 0.31
+    assert now.book.provider("bedrock_gemma3_12b").output_rate == 0.29  # February
+
+
+def test_what_cannot_be_carried_is_reported(workbook_copy, default_plan, tmp_path):
+    """A removed provider's override and a removed scenario's inputs are named."""
+    edit(workbook_copy, default_plan, "input_rate_openai_41_mini", 0.5)
+    edit(workbook_copy, default_plan, "input_share_agent", 0.5)
+    text = without_provider(feb_text(), "openai_41_mini")
+    agent = text.index("  - id: agent\n")
+    text = text[:agent] + text[text.index("\nforecast:") :]
+    prices = tmp_path / "fewer.yaml"
+    prices.write_text(text, encoding="utf-8")
+
+    old = read_current(workbook_copy)
+    book, report = keep_inputs(load_new_book([prices], old), old)
+    assert [s.id for s in book.scenarios] == ["standard"]
+    assert "openai_41_mini" not in [p.id for p in book.providers]
+    assert report.not_carried == [
+        "scenario 'agent' is not in the new pricebook; its assumptions were "
+        "dropped: base_tokens 1,600,000,000, input_share 0.5, retry_rate 0.15, "
+        "guardrail_rate 0.1, cache_hit_rate 0.05, min_quality_tier 4, "
+        "min_sla (empty), max_latency_ms (empty), growth_rate 0.05",
+        "provider 'openai_41_mini' is not in the new pricebook; its overrides "
+        "were dropped: input_rate 0.5 (built with 0.4)",
+    ]
+    warnings = [text for level, text in report.lines() if level == "warning"]
+    assert len(warnings) == 2
+
+
+def test_a_price_only_snapshot_keeps_the_workbooks_scenarios(edited, tmp_path):
+    """New prices without scenarios: the old workbook's scenarios are kept."""
+    data = yaml.safe_load(feb_text())
+    prices_only = {k: data[k] for k in ("format", "pricebook", "providers")}
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(prices_only, sort_keys=False), encoding="utf-8")
+    old = read_current(edited)
+    book, report = keep_inputs(load_new_book([path], old), old)
+    assert [s.id for s in book.scenarios] == ["standard", "agent"]
+    assert book.scenarios[1].input_share == 0.5
+    assert not report.not_carried
+
+
+def test_forecast_months_and_grids_are_carried(workbook_copy, default_plan, tmp_path):
+    """Forecast months, crossover range and grid edits are carried too."""
+    edit(workbook_copy, default_plan, "forecast_months", 4)
+    edit(workbook_copy, default_plan, "crossover_max_tokens", 5e10)
+    title, row, col = (
+        "Inputs",
+        *next(
+            (r, c)
+            for t, r, c, cell in default_plan.inputs()
+            if cell.key == ("input_shares", 0)
+        ),
+    )
+    set_cell_value(workbook_copy, title, a1(row, col), 0.25)
+    old = read_current(workbook_copy)
+    book, _ = keep_inputs(load_new_book([new_prices(tmp_path)], old), old)
+    assert book.forecast_months == 4
+    assert book.forecast_columns == 6  # the Forecast sheet keeps its columns
+    assert book.crossover_max_tokens == 5e10
+    assert book.input_shares[0] == 0.25
+
+
+# ---------------------------------------------------------------------------
+# infercost assumptions
+
+
+def test_assumptions_then_build_round_trips_the_inputs(edited, default_plan, tmp_path):
+    """Build from the written YAML gives exactly the workbook's inputs."""
+    edit(edited, default_plan, "retry_rate_standard", 0.123456789012345)
+    edit(edited, default_plan, "quality_tier_openai_4o_mini", 5)
+    edit(edited, default_plan, "sla_openai_4o_mini", 0.9995)
+    path = tmp_path / "assumptions.yaml"
+    run("assumptions", str(edited), "-o", str(path))
+    rebuilt = tmp_path / "rebuilt.xlsx"
+    run("build", str(path), "-o", str(rebuilt))
+
+    before, after = read_current(edited), read_current(rebuilt)
+    assert after.inputs() == before.inputs()
+    assert after.changed == []  # the edits are now the pricebook's values
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# The inputs of")
+    assert "#   input_share_agent: 0.35 -> 0.5" in text
+
+
+def test_assumptions_of_a_rebuilt_workbook_round_trip(edited, tmp_path):
+    """A workbook carrying overrides round-trips too (overrides become prices)."""
+    kept = tmp_path / "kept.xlsx"
+    run(
+        "build",
+        str(new_prices(tmp_path)),
+        "--keep-inputs",
+        str(edited),
+        "-o",
+        str(kept),
+    )
+    path = tmp_path / "kept.yaml"
+    run("assumptions", str(kept), "-o", str(path))
+    rebuilt = tmp_path / "rebuilt.xlsx"
+    run("build", str(path), "-o", str(rebuilt))
+    assert read_current(rebuilt).inputs() == read_current(kept).inputs()
+
+
+def test_assumptions_yaml_is_a_full_pricebook(edited, tmp_path):
+    """The written file loads on its own: providers, scenarios, settings."""
+    path = tmp_path / "a.yaml"
+    run("assumptions", str(edited), "-o", str(path))
+    book = load_book([path])
+    feb = load_book([FEB])
+    assert [p.id for p in book.providers] == [p.id for p in feb.providers]
+    assert book.breakeven_pairs == feb.breakeven_pairs
+    assert book.crossover_providers == feb.crossover_providers
+    assert replace(book.scenarios[0]) == feb.scenarios[0]
+
+
+def test_assumptions_refuses_an_unreadable_input(workbook_copy, default_plan, tmp_path):
+    """A number cell that holds a bad value is an error, not a silent default."""
+    edit(workbook_copy, default_plan, "input_share_agent", 7)
+    result = CliRunner().invoke(
+        main, ["assumptions", str(workbook_copy), "-o", str(tmp_path / "x.yaml")]
+    )
+    assert result.exit_code == 2
+    assert "input_share_agent" in result.output
+    assert not (tmp_path / "x.yaml").exists()
