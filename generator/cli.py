@@ -9,11 +9,15 @@ from __future__ import annotations
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from . import __version__
 from .errors import InfercostError
+
+if TYPE_CHECKING:
+    from .build import BuildReport
 
 log = logging.getLogger("infercost")
 
@@ -76,23 +80,61 @@ def _default_out(pricebooks: list[Path]) -> Path:
     type=click.Path(path_type=Path),
     help="Workbook to write (default: out/<first pricebook's name>.xlsx).",
 )
-def build(pricebooks: tuple[Path, ...], output: Path | None) -> None:
+@click.option(
+    "--pdf",
+    is_flag=True,
+    help="Also write a PDF of the workbook beside it (needs LibreOffice).",
+)
+@click.option(
+    "--keep-inputs",
+    "keep_from",
+    type=click.Path(path_type=Path),
+    help="Carry the inputs edited in this earlier workbook into the new one "
+    "(assumptions, settings, overridden prices); see docs/regenerate.md.",
+)
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path),
+    help="Add a Changes sheet against this earlier pricebook or workbook.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite the output even if it is open in Excel or LibreOffice, "
+    "its inputs were edited, or it is not an infercost workbook.",
+)
+def build(
+    pricebooks: tuple[Path, ...],
+    output: Path | None,
+    pdf: bool,
+    keep_from: Path | None,
+    previous: Path | None,
+    force: bool,
+) -> None:
     """Build the cost workbook from PRICEBOOKS (YAML files, merged in order).
 
     With no PRICEBOOKS, builds the February 2026 reference book into
     out/2026-02-21.xlsx. Later files replace earlier sections (scenarios,
     forecast, ...) and add providers, so a new price snapshot combines with
-    your own assumptions:
+    your own assumptions. An existing workbook is replaced only when no
+    spreadsheet has it open and its inputs are as infercost wrote them
+    (--keep-inputs carries edited inputs over, --force overwrites them):
 
     \b
       infercost build pricebooks/2026-02-21.yaml
       infercost build prices.yaml my-scenarios.yaml -o out/mine.xlsx
+      infercost build --pdf            # and out/2026-02-21.pdf
+      infercost build new.yaml --keep-inputs old.xlsx --previous old.xlsx
     """
-    from .build import build_workbook
+    from .build import build_workbook, check_output
 
     paths = _paths(pricebooks)
     out = output or _default_out(paths)
-    report = build_workbook(paths, out)
+    if keep_from is not None or previous is not None:
+        check_output(out, paths, force=force, keep_from=keep_from)
+        report = _rebuild(paths, out, keep_from, previous)
+    else:
+        report = build_workbook(paths, out, force=force)
     for warning in report.warnings:
         log.warning("warning: %s", warning)
     log.info(
@@ -103,6 +145,10 @@ def build(pricebooks: tuple[Path, ...], output: Path | None) -> None:
         report.sheets,
         report.charts,
     )
+    if pdf:
+        from .pdf import export_pdf
+
+        log.info("wrote %s", export_pdf(out))
 
 
 @main.command()
@@ -173,6 +219,212 @@ def verify(
     else:
         click.echo(render(result))
     sys.exit(result.exit_code)
+
+
+def _rebuild(
+    paths: list[Path], out: Path, keep_from: Path | None, previous: Path | None
+) -> BuildReport:
+    """``build --keep-inputs`` / ``--previous``: log what was kept and changed."""
+    from .keep import rebuild
+
+    done = rebuild(paths, out, keep_from, previous)
+    levels = {"info": logging.INFO, "debug": logging.DEBUG, "warning": logging.WARNING}
+    if done.kept is not None:
+        for level, text in done.kept.lines():
+            log.log(levels[level], "%s", text)
+    if done.diff is not None:
+        diff = done.diff
+        log.info(
+            "Changes sheet: against %s: %d providers added, %d removed, %d price "
+            "and tier changes, %d recommendations flipped",
+            previous,
+            len(diff.providers_added),
+            len(diff.providers_removed),
+            len(diff.provider_changes),
+            sum(e.flipped for e in diff.effects),
+        )
+    return done.build
+
+
+@main.command()
+@click.argument("workbook", type=click.Path(path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="YAML file to write ('-': standard output).",
+)
+def assumptions(workbook: Path, output: Path) -> None:
+    """Write WORKBOOK's current inputs as a pricebook YAML file.
+
+    Every input as it stands in the workbook (scenario assumptions, forecast
+    and grid settings, prices, tiers), with the rest of the pricebook it was
+    built from, as one document that 'infercost build' takes directly: the
+    workbook it builds has the same inputs.
+
+    \b
+      infercost assumptions out/edited.xlsx -o scenarios/finance-march.yaml
+      infercost build scenarios/finance-march.yaml
+    """
+    from .document import write_text
+    from .keep import assumptions_text, read_current
+
+    current = read_current(workbook)
+    text = assumptions_text(current)
+    write_text(output, text)
+    log.info(
+        "wrote %s: the inputs of %s (%d differ from the pricebook it was built from)",
+        output,
+        workbook,
+        len(current.changed),
+    )
+
+
+@main.command()
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--scenarios",
+    "scenario_files",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="A scenario file added to each pricebook side (for price-only "
+    "snapshots such as an import); repeatable.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the diff as JSON.")
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=40,
+    show_default=True,
+    help="Rows shown per table (--json shows all).",
+)
+def diff(
+    old: Path,
+    new: Path,
+    scenario_files: tuple[Path, ...],
+    as_json: bool,
+    limit: int,
+) -> None:
+    """Show what changed from OLD to NEW and what it does to the model.
+
+    Each side is a pricebook (YAML) or a built workbook (.xlsx, its inputs as
+    they stand). Lists providers added and removed, every price and tier
+    change with old, new and percent, and per scenario: rank moves, cost and
+    forecast-total deltas, break-evens that moved, appeared or vanished, and
+    recommendations that flipped. Exit status 0 whether or not anything
+    changed.
+
+    \b
+      infercost diff pricebooks/2026-02-21.yaml pricebooks/2026-03-21.yaml
+      infercost diff out/2026-02-21.xlsx pricebooks/2026-03-21.yaml --json
+    """
+    import json
+
+    from .diff import diff_books, load_side, render_diff
+
+    result = diff_books(load_side(old, scenario_files), load_side(new, scenario_files))
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        click.echo(render_diff(result, limit))
+
+
+@main.group(name="import")
+def import_() -> None:
+    """Turn a public price list into a pricebook (YAML)."""
+
+
+@import_.command(name="litellm")
+@click.argument("prices", type=click.Path(path_type=Path))
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    help="Keep entries of this litellm_provider (e.g. openai, bedrock); repeatable.",
+)
+@click.option(
+    "--model",
+    "models",
+    multiple=True,
+    help="Keep entries whose key matches this glob (e.g. 'gpt-4o*'); repeatable.",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path),
+    help="YAML rules setting quality_tier, sla and latency_ms by model glob.",
+)
+@click.option(
+    "--price-date",
+    help="The date LiteLLM's prices were read, YYYY-MM-DD (default: today).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Pricebook to write, e.g. pricebooks/litellm.yaml ('-': standard output).",
+)
+def import_litellm_command(
+    prices: Path,
+    providers: tuple[str, ...],
+    models: tuple[str, ...],
+    mapping: Path | None,
+    price_date: str | None,
+    output: Path,
+) -> None:
+    """Import LiteLLM's model price map (model_prices_and_context_window.json).
+
+    Per-token text-generation models become pricebook rows in $ per 1M
+    tokens, with source and date. Quality tier, SLA and latency are not in
+    the file: they stay unknown (a scenario gate excludes unknown rows) unless
+    a --mapping file sets them. The file has no scenarios; build it with
+    ungated ones:
+
+    \b
+      infercost import litellm prices.json --provider openai -o pricebooks/oai.yaml
+      infercost build pricebooks/oai.yaml templates/ungated-scenarios.yaml
+    """
+    from .document import write_text
+    from .errors import InputError
+    from .litellm import (
+        apply_mapping,
+        dump_pricebook_yaml,
+        import_litellm,
+        load_mapping,
+    )
+
+    result = import_litellm(
+        prices,
+        providers=list(providers) or None,
+        models=list(models) or None,
+        price_date=price_date,
+    )
+    for warning in result.warnings:
+        log.warning("warning: %s", warning)
+    if not result.imported:
+        raise InputError("no entry imported; nothing written", file=str(prices))
+    document = result.document
+    if mapping is not None:
+        document = apply_mapping(document, load_mapping(mapping))
+    write_text(output, dump_pricebook_yaml(document))
+    skipped = sum(result.skipped.values())
+    log.info(
+        "wrote %s: imported %d entries of %s (prices of %s); skipped %d",
+        output,
+        result.imported,
+        prices,
+        document["pricebook"]["price_date"],
+        skipped,
+    )
+    for reason, count in result.skipped.items():
+        log.info("  skipped %5d: %s", count, reason)
+    for kind, count in result.ignored_price_kinds.items():
+        log.debug("  price kind not imported on %5d rows: %s", count, kind)
+    log.info(
+        "build it with: infercost build %s templates/ungated-scenarios.yaml", output
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from . import __version__
 from . import model as m
+from .charts import add_charts
 from .errors import InputError
 from .plan import NA_VALUE, Plan, SheetPlan, Validation, a1, area, ref
 from .pricebook import Book, Provider, Scenario
@@ -50,11 +51,13 @@ SHEETS = (
 )
 #: Marks a workbook as made by infercost, in cell A2 of the metadata sheet.
 WORKBOOK_MARK = "infercost-workbook 1"
-CHUNK = 30000
+CHUNK = 15000  # code points: at most 30,000 UTF-16 units, under the 32,767 cap
 
 STAY = "stay on pay-per-token"
 EVALUATE = "evaluate fixed-cost infrastructure now"
 NO_FIXED = "stay on pay-per-token (no fixed-cost row breaks even)"
+CHECKS_HOLD = "TRUE: every check on the Checks sheet holds"
+CHECKS_FAIL = "FALSE: a check fails, see the Checks sheet"
 
 #: The scenario assumptions on the Inputs sheet: (field, heading, unit, style).
 SCENARIO_FIELDS = (
@@ -202,6 +205,11 @@ class Layout:
         block = self.costs[s.id]
         return area(COSTS, block.first, col, block.last)
 
+    def lookup_area(self, s: Scenario, col: int) -> str:
+        """A Costs column as INDEX reads it (see :func:`index_area`)."""
+        block = self.costs[s.id]
+        return index_area(COSTS, block.first, col, block.last)
+
     # -- the sheets ----------------------------------------------------------
     def build(self) -> Plan:
         self.inputs()
@@ -216,6 +224,7 @@ class Layout:
         self.summary()
         self.notes()
         self.metadata()
+        add_charts(self)
         book = self.book
         date = book.price_date.isoformat() if book.price_date else "undated"
         self.plan.header = f"{book.name} (prices of {date})"
@@ -444,6 +453,17 @@ class Layout:
             "calc:tokens",
             self.name("tokens_per_million", "constants"),
         )
+        row += 1
+        sh.label(row, 0, "Rank precision", "label")
+        sh.label(row, 1, "decimals of $ compared when ranking", "note")
+        sh.formula(
+            row,
+            2,
+            str(m.RANK_DECIMALS),
+            m.RANK_DECIMALS,
+            "calc:int",
+            self.name("rank_decimals", "constants"),
+        )
         row += 2
         sh.label(row, 0, "Sensitivity: input shares", "label")
         sh.label(row, 1, "share of tokens", "note")
@@ -506,9 +526,13 @@ class Layout:
             + ", ".join(book.files),
             "note",
         )
-        sh.label(
-            2, 0, "Rates are $ per million tokens; blue cells may be edited.", "note"
-        )
+        legend = "Rates are $ per million tokens; blue cells may be edited."
+        if book.overrides:
+            legend += (
+                " Orange cells are analyst overrides kept from an earlier "
+                "workbook (see each row's Note)."
+            )
+        sh.label(2, 0, legend, "note")
         for col, (_, heading, _) in enumerate(PRICEBOOK_COLUMNS):
             sh.label(PB_FIRST - 1, col, heading, "header")
         for i, p in enumerate(self.providers):
@@ -516,6 +540,8 @@ class Layout:
             for col, (field, _, style) in enumerate(PRICEBOOK_COLUMNS):
                 value = getattr(p, field)
                 if field in PROVIDER_INPUTS:
+                    if (p.id, field) in book.overrides:
+                        style = style.replace("input:", "override:")
                     sh.input(
                         row,
                         col,
@@ -524,6 +550,8 @@ class Layout:
                         self.name(f"{field}_{p.id}", f"provider '{p.id}'"),
                         ("provider", p.id, field),
                     )
+                elif field == "note" and book.overrides:
+                    sh.label(row, col, override_note(book, p), style)
                 elif field == "checked":
                     sh.label(row, col, value.isoformat() if value else "", "text")
                 elif field == "source":
@@ -668,13 +696,12 @@ class Layout:
             costs = [m.monthly_cost(p, s, s.base_tokens) for p in self.providers]
             ok = [e for e, _ in elig]
             token_keys = [
-                c if e and not p.is_fixed else None
+                m.rank_key(c) if e and not p.is_fixed else None
                 for c, e, p in zip(costs, ok, self.providers, strict=True)
             ]
-            cheapest = min((c for c in token_keys if c is not None), default=None)
-            cheapest_row = (
-                token_keys.index(cheapest) + 1 if cheapest is not None else None
-            )
+            best = m.cheapest_per_token(self.providers, costs, ok)
+            cheapest = token_keys[best] if best is not None else None
+            cheapest_row = best + 1 if best is not None else None
             key_col = area(None, first, C_TOKENKEY, last)
             scen_values["eligible_count"] = (
                 "Eligible rows",
@@ -821,8 +848,8 @@ class Layout:
                 sh.formula(
                     r,
                     C_KEY,
-                    f'IF({cur[C_ELIG]}=1,{cur[C_COST]},"")',
-                    costs[i] if ok[i] else "",
+                    f'IF({cur[C_ELIG]}=1,ROUND({cur[C_COST]},rank_decimals),"")',
+                    m.rank_key(costs[i]) if ok[i] else "",
                     "calc:money4",
                 )
                 sh.formula(
@@ -849,7 +876,7 @@ class Layout:
                     r,
                     C_TOKENKEY,
                     f'IF(AND({cur[C_ELIG]}=1,{cur[C_PRICING]}="{m.PER_TOKEN}"),'
-                    f'{cur[C_COST]},"")',
+                    f'{cur[C_KEY]},"")',
                     token_keys[i] if token_keys[i] is not None else "",
                     "calc:money4",
                 )
@@ -908,7 +935,7 @@ class Layout:
                 sh.formula(r, 1, f"MATCH({pos},{order_area},0)", i + 1, "calc:int")
 
                 def pick(col: int, idx: str = idx, s: Scenario = s) -> str:
-                    return f"INDEX({self.costs_area(s, col)},{idx},1)"
+                    return f"INDEX({self.lookup_area(s, col)},{idx},1)"
 
                 sh.formula(r, 2, pick(C_RANK), rank[i] if ok[i] else "", "out:int")
                 sh.formula(r, 3, pick(C_ID), p.id, "calc:id")
@@ -1077,14 +1104,8 @@ class Layout:
             best_row_name = f"cheapest_token_row_{sid}"
             costs = [m.monthly_cost(p, s, s.base_tokens) for p in self.providers]
             ok = [m.eligibility(p, s)[0] for p in self.providers]
-            keyed = [
-                (c, i)
-                for i, (c, e, p) in enumerate(
-                    zip(costs, ok, self.providers, strict=True)
-                )
-                if e and not p.is_fixed
-            ]
-            best = self.providers[min(keyed)[1]] if keyed else None
+            best_index = m.cheapest_per_token(self.providers, costs, ok)
+            best = self.providers[best_index] if best_index is not None else None
             first = row
             for i, p in fixed:
                 r = row
@@ -1094,7 +1115,7 @@ class Layout:
                 sh.formula(
                     r,
                     2,
-                    f"IF({has},INDEX({self.costs_area(s, C_ID)},"
+                    f"IF({has},INDEX({self.lookup_area(s, C_ID)},"
                     f'{best_row_name},1),"none")',
                     best.id if best else "none",
                     "calc:id",
@@ -1103,12 +1124,12 @@ class Layout:
                 gap_f = (
                     f"IF({has},{self.pb('fixed_monthly', i)}+"
                     f"{self.pb('egress_monthly', i)}-"
-                    f"INDEX({self.costs_area(s, C_FIXED)},"
-                    f"{best_row_name},1)-INDEX({self.costs_area(s, C_EGRESS)},"
+                    f"INDEX({self.lookup_area(s, C_FIXED)},"
+                    f"{best_row_name},1)-INDEX({self.lookup_area(s, C_EGRESS)},"
                     f'{best_row_name},1),"")'
                 )
                 slope_f = (
-                    f"IF({has},overhead_{sid}*(INDEX({self.costs_area(s, C_BLENDED)},"
+                    f"IF({has},overhead_{sid}*(INDEX({self.lookup_area(s, C_BLENDED)},"
                     f'{best_row_name},1)-{self.costs_ref(s, i, C_BLENDED)})/{tpm},"")'
                 )
                 if best is not None:
@@ -1519,7 +1540,7 @@ class Layout:
                 sh.formula(
                     head,
                     2 + k,
-                    ref(INPUTS, self.share_row, 2 + k, True, True),
+                    ref(INPUTS, self.share_row, 2 + k, True, False),
                     x,
                     "link:share",
                 )
@@ -1557,7 +1578,7 @@ class Layout:
                 sh.formula(
                     vhead,
                     2 + k,
-                    ref(INPUTS, self.factor_row, 2 + k, True, True),
+                    ref(INPUTS, self.factor_row, 2 + k, True, False),
                     f,
                     "link:factor",
                 )
@@ -1638,7 +1659,7 @@ class Layout:
             r0 + 1,
             2,
             f"IF(ISNUMBER(cheapest_row_{sid}),INDEX("
-            f'{self.costs_area(s, C_ID)},cheapest_row_{sid},1),"none")',
+            f'{self.lookup_area(s, C_ID)},cheapest_row_{sid},1),"none")',
             cur.id if cur else "none",
             "out:id",
             self.name(f"cheapest_{sid}", owner),
@@ -1691,8 +1712,8 @@ class Layout:
                 b,
                 "calc:money4",
             )
-            a_area = area(None, first, 2, first + self.n - 1)
-            b_area = area(None, first, 3, first + self.n - 1)
+            a_area = index_area(None, first, 2, first + self.n - 1)
+            b_area = index_area(None, first, 3, first + self.n - 1)
             a_c = f"INDEX({a_area},cheapest_row_{sid},1)"
             b_c = f"INDEX({b_area},cheapest_row_{sid},1)"
             cross: object = ""
@@ -1753,7 +1774,7 @@ class Layout:
             "out:share4",
             self.name(f"switch_share_below_{sid}", owner),
         )
-        ids = self.costs_area(s, C_ID)
+        ids = self.lookup_area(s, C_ID)
         up_who = ""
         if above_vals:
             up_who = self.providers[
@@ -1871,8 +1892,14 @@ class Layout:
         return area(title, min(rows), min(cols), max(rows), max(cols))
 
     def summary(self) -> None:
+        """The Summary: the question, headline figures, break-evens, charts.
+
+        Every figure is a formula over named cells. The charts are placed by
+        :func:`generator.charts.add_charts` from ``summary_charts_row`` down.
+        """
         sh = self.sheet(SUMMARY)
         book = self.book
+        be_sheet = self.plan.sheet(BREAKEVEN)
         date = book.price_date.isoformat() if book.price_date else "undated"
         sh.label(
             0,
@@ -1883,30 +1910,39 @@ class Layout:
         sh.label(
             1,
             0,
-            f"{book.name}; list prices of {date}. All figures are formulas "
-            "over the Inputs and Pricebook sheets.",
+            f"{book.name}; list prices of {date}. Every figure is a formula over "
+            "the blue inputs of the Inputs and Pricebook sheets.",
             "note",
         )
-        heads = (
-            "Scenario",
-            "Volume (tokens / month)",
-            "Cheapest eligible",
-            "Cost ($ / month)",
-            "Cheapest per-token",
-            "Cost ($ / month)",
-            "Lowest break-even (tokens / month)",
-            "Recommendation",
+        sh.label(
+            2,
+            0,
+            "The question: at our volume and token mix, which provider is cheapest "
+            "once the quality and SLA gates apply, and at what monthly volume does "
+            "fixed-cost hosting beat paying per token?",
+            "label_bold",
         )
-        for col, heading in enumerate(heads):
-            sh.label(3, col, heading, "header_wrap")
+        heads = (
+            ("Scenario", ""),
+            ("Volume", "tokens / month"),
+            ("Cheapest eligible", "provider id"),
+            ("Its cost", "$ / month"),
+            ("Cheapest per-token", "provider id"),
+            ("Its cost", "$ / month"),
+            ("Lowest break-even", "tokens / month"),
+            ("Recommendation", "at this volume"),
+        )
+        for col, (heading, unit) in enumerate(heads):
+            sh.label(4, col, heading, "header")
+            sh.label(5, col, unit, "header")
         for j, s in enumerate(self.scenarios):
-            r = 4 + j
+            r = 6 + j
             sid = s.id
             costs = [m.monthly_cost(p, s, s.base_tokens) for p in self.providers]
             ok = [m.eligibility(p, s)[0] for p in self.providers]
             rank = m.ranks(costs, ok)
             top = rank.index(1) if 1 in rank else None
-            sh.label(r, 0, s.label, "label")
+            sh.label(r, 0, s.label, "label_bold")
             sh.formula(r, 1, f"base_tokens_{sid}", s.base_tokens, "link:tokens")
             sh.formula(
                 r,
@@ -1919,23 +1955,16 @@ class Layout:
                 r,
                 3,
                 f"IF(ISNUMBER(cheapest_row_{sid}),INDEX("
-                f'{self.costs_area(s, C_COST)},cheapest_row_{sid},1),"")',
+                f'{self.lookup_area(s, C_COST)},cheapest_row_{sid},1),"")',
                 costs[top] if top is not None else "",
                 "out:money",
             )
-            keyed = [
-                (c, i)
-                for i, (c, e, p) in enumerate(
-                    zip(costs, ok, self.providers, strict=True)
-                )
-                if e and not p.is_fixed
-            ]
-            best = min(keyed)[1] if keyed else None
+            best = m.cheapest_per_token(self.providers, costs, ok)
             sh.formula(
                 r,
                 4,
                 f"IF(ISNUMBER(cheapest_token_row_{sid}),INDEX("
-                f'{self.costs_area(s, C_ID)},cheapest_token_row_{sid},1),"none")',
+                f'{self.lookup_area(s, C_ID)},cheapest_token_row_{sid},1),"none")',
                 self.providers[best].id if best is not None else "none",
                 "out:id",
             )
@@ -1946,18 +1975,123 @@ class Layout:
                 costs[best] if best is not None else "",
                 "link:money",
             )
-            low = self.plan.sheet(BREAKEVEN).cells[self.lowest[sid]].value
+            low = be_sheet.cells[self.lowest[sid]].value
             sh.formula(r, 6, f"lowest_breakeven_{sid}", low, "link:tokens")
-            rec = (
-                self.plan.sheet(BREAKEVEN)
-                .cells[(self.lowest[sid][0] + 1, self.lowest[sid][1])]
-                .value
+            rec = be_sheet.cells[(self.lowest[sid][0] + 1, self.lowest[sid][1])].value
+            sh.formula(r, 7, f"recommendation_{sid}", rec, "out:text")
+        r = 6 + len(self.scenarios)
+        # In words: LibreOffice prints a logical from a saved file as 1 here.
+        sh.label(r, 0, "Master check", "label_bold")
+        sh.formula(
+            r,
+            1,
+            f'IF(master_check,"{CHECKS_HOLD}","{CHECKS_FAIL}")',
+            CHECKS_HOLD,
+            "out:text",
+        )
+
+        # Break-even: which profile each one uses, the lowest, the headline pairs.
+        r += 2
+        sh.label(r, 0, "Break-even, by profile", "header")
+        sh.label(r, 1, "Unit", "header")
+        for j, s in enumerate(self.scenarios):
+            sh.label(r, 2 + j, f"{s.label} profile", "header")
+        rows = [
+            ("Input share", "share of tokens"),
+            ("Net overhead", "x base tokens"),
+            ("Lowest eligible break-even", "tokens / month"),
+            ("  fixed-cost row", "provider id"),
+            ("  against per-token row", "provider id"),
+        ]
+        index = {p.id: i for i, p in enumerate(self.providers)}
+        pairs = [
+            (f, t)
+            for f, t in book.breakeven_pairs
+            if (self.scenarios[0].id, f, t) in self.pair_cells
+        ]
+        for f, t in pairs:
+            rows.append(
+                (
+                    f"{self.providers[index[f]].label} vs "
+                    f"{self.providers[index[t]].label}",
+                    "tokens / month",
+                )
             )
-            sh.formula(r, 7, f"recommendation_{sid}", rec, "link:text")
-        r = 5 + len(self.scenarios)
-        sh.label(r, 0, "All checks hold", "label_bold")
-        sh.formula(r, 1, "master_check", True, "link:bool")
-        sh.widths = {0: 22, 1: 18, 2: 22, 3: 14, 4: 22, 5: 14, 6: 20, 7: 44}
+        for k, (label, unit) in enumerate(rows):
+            sh.label(r + 1 + k, 0, label, "label")
+            sh.label(r + 1 + k, 1, unit, "note")
+        for j, s in enumerate(self.scenarios):
+            sid, col = s.id, 2 + j
+            sh.formula(r + 1, col, f"input_share_{sid}", s.input_share, "link:share")
+            sh.formula(r + 2, col, f"overhead_{sid}", m.overhead(s), "link:ratio")
+            low = be_sheet.cells[self.lowest[sid]].value
+            sh.formula(r + 3, col, f"lowest_breakeven_{sid}", low, "link:tokens")
+            block = self.best_blocks[sid]
+            fixed_ids = index_area(BREAKEVEN, block.first, 1, block.last)
+            token_ids = index_area(BREAKEVEN, block.first, 2, block.last)
+            eligible = area(BREAKEVEN, block.first, 8, block.last)
+            at = [
+                row
+                for row in range(block.first, block.last + 1)
+                if low != "" and be_sheet.cells[(row, 8)].value == low
+            ]
+            for k, (ids, src_col) in enumerate(((fixed_ids, 1), (token_ids, 2))):
+                if block.last < block.first:  # no fixed-cost row at all
+                    sh.label(r + 4 + k, col, "none", "id")
+                    continue
+                value = be_sheet.cells[(at[0], src_col)].value if at else "none"
+                sh.formula(
+                    r + 4 + k,
+                    col,
+                    f"IF(ISNUMBER(lowest_breakeven_{sid}),INDEX({ids},MATCH("
+                    f'lowest_breakeven_{sid},{eligible},0),1),"none")',
+                    value,
+                    "link:id",
+                )
+            for k, (f, t) in enumerate(pairs):
+                name = f"breakeven_{sid}_{f}_{t}"
+                be_row, be_col = self.pair_cells[(sid, f, t)]
+                volume = be_sheet.cells[(be_row, be_col)].value
+                status = be_sheet.cells[(be_row, be_col - 1)]
+                sh.formula(
+                    r + 6 + k,
+                    col,
+                    f"IF(ISNUMBER({name}),{name},"
+                    f"{ref(BREAKEVEN, be_row, be_col - 1, True, True)})",
+                    volume if volume != "" else status.value,
+                    "link:tokens",
+                )
+        # The decision framework: beside the break-even table when it fits.
+        steps = (
+            "1. Gate: only rows that meet the scenario's quality tier, SLA and",
+            "    latency minimums count (the Ranking sheet says why a row fails).",
+            "2. Rank: the cheapest eligible row at your volume wins on price;",
+            "    per-token cost grows with volume, fixed-cost rows stay flat.",
+            "3. Break-even: below the lowest break-even volume, stay on",
+            "    pay-per-token; at or above it, evaluate fixed-cost infrastructure.",
+            "4. Re-check when prices, volume or token mix change: edit the blue",
+            "    cells on Inputs and Pricebook; every figure and chart follows.",
+        )
+        if len(self.scenarios) <= 2:
+            top, col = r, 4
+        else:
+            top, col = r + len(rows) + 2, 0
+        sh.label(top, col, "How to decide", "header")
+        for c in range(col + 1, 8):
+            sh.label(top, c, "", "header")
+        for k, text in enumerate(steps):
+            sh.label(top + 1 + k, col, text, "label")
+        r = max(r + len(rows), top + len(steps)) + 1
+        sh.label(
+            r,
+            0,
+            "Each break-even is the base volume at which a fixed-cost row and a "
+            "per-token row cost the same under that scenario's profile (its input "
+            "share and overheads); the Breakeven sheet has every pair.",
+            "note",
+        )
+        self.summary_charts_row = r + 2
+        sh.widths = {0: 26, 1: 18, 2: 22, 3: 14, 4: 22, 5: 14, 6: 18, 7: 40}
 
     def notes(self) -> None:
         sh = self.sheet(NOTES)
@@ -2068,6 +2202,10 @@ class Layout:
         sh.hidden = True
         book = self.book
         doc = book_to_document(book)
+        for row in doc["providers"]:  # the pricebook's values, not overrides
+            for (pid, field), value in book.overrides.items():
+                if row["id"] == pid:
+                    row[field] = value
         doc["forecast"]["months"] = book.forecast_columns or book.forecast_months
         text = dump_document(doc)
         chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
@@ -2084,6 +2222,17 @@ class Layout:
             sh.label(3 + i, 0, chunk, "text")
 
 
+def index_area(title: str | None, first: int, col: int, last: int) -> str:
+    """A one-column range for INDEX, at least two rows tall.
+
+    Gnumeric's INDEX over a single cell gives #REF! even with row and column
+    given; a block of one row is read with the blank row below it, which every
+    block on every sheet keeps free. Pinned by
+    tests/test_properties.py::test_single_provider_in_gnumeric.
+    """
+    return area(title, first, col, max(last, first + 1))
+
+
 def gate_flags(p: Provider, s: Scenario) -> tuple[int, int, int]:
     """The three gate flags (1 = pass) as the Costs sheet computes them."""
     tier = 1
@@ -2096,6 +2245,22 @@ def gate_flags(p: Provider, s: Scenario) -> tuple[int, int, int]:
     if s.max_latency_ms is not None:
         lat = int(p.latency_ms is not None and p.latency_ms <= s.max_latency_ms)
     return tier, sla, lat
+
+
+def override_note(book: Book, p: Provider) -> str:
+    """``p``'s note, after a line for each analyst override it carries."""
+    kept = [
+        f"analyst override: {field} was {_plain(value)} in the pricebook"
+        for (pid, field), value in book.overrides.items()
+        if pid == p.id
+    ]
+    return "; ".join(kept + ([p.note] if p.note else []))
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return "unknown"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def build_plan(book: Book) -> Plan:

@@ -20,6 +20,11 @@ from dataclasses import dataclass
 from .pricebook import FIXED, PER_TOKEN, Book, Provider, Scenario  # noqa: F401
 
 TOKENS_PER_MILLION = 1_000_000
+#: Costs are ranked after rounding to this many decimals of a dollar, so that
+#: two rows whose costs differ only in the last binary digit (137.89125 and
+#: 137.89124999999999) tie, in Python and in every spreadsheet engine alike,
+#: and keep pricebook order. Pinned by tests/test_model.py.
+RANK_DECIMALS = 9
 
 ELIGIBLE = "eligible"
 NO_CROSSOVER = "never crosses"
@@ -92,15 +97,33 @@ def ranks(costs: list[float], eligible: list[bool]) -> list[int | None]:
 
     The rank of row i is 1 + the eligible rows that cost less + the eligible
     rows before it that cost the same, which is its place when the eligible
-    rows are sorted by (cost, position).
+    rows are sorted by (cost, position). Costs compare by :func:`rank_key`.
     """
     out: list[int | None] = [None] * len(costs)
     ranked = sorted(
-        (c, i) for i, (c, ok) in enumerate(zip(costs, eligible, strict=True)) if ok
+        (rank_key(c), i)
+        for i, (c, ok) in enumerate(zip(costs, eligible, strict=True))
+        if ok
     )
     for place, (_, i) in enumerate(ranked, start=1):
         out[i] = place
     return out
+
+
+def rank_key(cost: float) -> float:
+    """The cost as ranked: rounded to :data:`RANK_DECIMALS` decimals."""
+    return round(cost, RANK_DECIMALS)
+
+
+def cheapest_per_token(
+    providers: list[Provider], costs: list[float], eligible: list[bool]
+) -> int | None:
+    """Index of the cheapest eligible per-token row (first on a tie), or None."""
+    best: tuple[float, int] | None = None
+    for i, (p, cost, ok) in enumerate(zip(providers, costs, eligible, strict=True)):
+        if ok and not p.is_fixed and (best is None or rank_key(cost) < best[0]):
+            best = (rank_key(cost), i)
+    return best[1] if best else None
 
 
 def order(costs: list[float], eligible: list[bool]) -> list[int]:
@@ -136,7 +159,10 @@ def breakeven(fixed: Provider, token: Provider, s: Scenario) -> Breakeven:
         return Breakeven(NO_CROSSOVER, None)
     if gap <= 0:
         return Breakeven(FIXED_ALWAYS_CHEAPER, None)
-    return Breakeven(CROSSES, gap / steeper)
+    volume = gap / steeper
+    if not math.isfinite(volume):  # a slope gap below the smallest float
+        return Breakeven(NO_CROSSOVER, None)
+    return Breakeven(CROSSES, volume)
 
 
 def switch_share(current: Provider, other: Provider, s: Scenario) -> float | None:

@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 from generator import model as m
 from generator.pricebook import FIXED, PER_TOKEN, Provider, Scenario
 
-rates = st.floats(0, 50, allow_nan=False)
+# Real rates are 0 or at least a millionth of a dollar per million tokens.
+rates = st.one_of(st.just(0.0), st.floats(1e-6, 50))
 amounts = st.floats(0, 5000, allow_nan=False)
-shares = st.floats(0, 1, allow_nan=False)
+# Shares as people write them: 0, 1, or at least a millionth.
+shares = st.one_of(st.just(0.0), st.just(1.0), st.floats(1e-6, 1))
 
 
 def provider(
@@ -122,3 +124,12 @@ def test_multiplier_is_none_when_baseline_costs_nothing():
     other = Scenario("t", "t", 1e6, 0.5, 0, 0, 0, None, None, None, 0)
     p = provider("p", PER_TOKEN, 1, 2)
     assert m.multiplier(p, other, free) is None
+
+
+def test_costs_equal_but_for_the_last_binary_digit_tie_in_pricebook_order():
+    """Near-equal costs rank by pricebook order, as every engine will see them."""
+    assert 137.89124999999999 != 137.89125
+    assert m.ranks([137.89125, 137.89124999999999], [True, True]) == [1, 2]
+    assert m.ranks([137.89124999999999, 137.89125], [True, True]) == [1, 2]
+    rows = [provider("a", PER_TOKEN, 1, 1), provider("b", PER_TOKEN, 1, 1)]
+    assert m.cheapest_per_token(rows, [2.0000000000000004, 2.0], [True, True]) == 0
