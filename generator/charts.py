@@ -494,7 +494,9 @@ def _forecasts(layout: Layout) -> list[Chart]:
             first, axis = fb["first"], "Monthly cost ($ / month)"
         chart = _chart({"type": "line"}, title)
         for i in rows:
-            r = first + i
+            if i not in fb["offset"]:
+                continue  # not a forecast row (large books forecast a selection)
+            r = first + fb["offset"][i]
             colour = PALETTE[i % len(PALETTE)]
             chart.series.append(
                 {

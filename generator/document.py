@@ -79,6 +79,8 @@ def book_to_document(book: Book) -> dict[str, Any]:
         for s in book.scenarios
     ]
     doc["forecast"] = {"months": book.forecast_months}
+    if book.forecast_providers is not None:
+        doc["forecast"]["providers"] = list(book.forecast_providers)
     doc["sensitivity"] = {
         "input_shares": list(book.input_shares),
         "volume_factors": list(book.volume_factors),

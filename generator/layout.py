@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from . import __version__
 from . import model as m
@@ -1414,7 +1415,21 @@ class Layout:
         first_col = 3
         last_col = first_col + months - 1
         row = 3
-        self.forecast_blocks: dict[str, dict[str, int]] = {}
+        wanted = self.book.forecast_providers
+        chosen = [
+            i for i, p in enumerate(self.providers) if wanted is None or p.id in wanted
+        ]
+        if wanted is not None:
+            sh.label(
+                2,
+                0,
+                f"This forecast shows {len(chosen):,} of {self.n:,} rows: the "
+                "cheapest eligible rows of each scenario at build time and the "
+                "crossover rows (forecast: providers: all in the pricebook for "
+                "every row).",
+                "note",
+            )
+        self.forecast_blocks: dict[str, dict[str, Any]] = {}
         for s in self.scenarios:
             sid = s.id
             owner = f"scenario '{sid}'"
@@ -1453,8 +1468,9 @@ class Layout:
                 )
             sh.label(row + 4, 0, "Monthly cost ($)", "header")
             first = row + 5
-            for i, p in enumerate(self.providers):
-                r = first + i
+            for q, i in enumerate(chosen):
+                p = self.providers[i]
+                r = first + q
                 sh.label(r, 0, p.id, "id")
                 sh.label(r, 1, p.label, "text")
                 values = m.forecast_costs(p, s, active) + [0.0] * (months - active)
@@ -1478,12 +1494,13 @@ class Layout:
                     "out:money",
                     self.name(f"forecast_total_{sid}_{p.id}", owner),
                 )
-            last = first + self.n - 1
+            last = first + len(chosen) - 1
             cum_head = last + 1
             sh.label(cum_head, 0, "Cumulative cost ($)", "header")
             cfirst = cum_head + 1
-            for i, p in enumerate(self.providers):
-                r = cfirst + i
+            for q, i in enumerate(chosen):
+                p = self.providers[i]
+                r = cfirst + q
                 sh.label(r, 0, p.id, "id")
                 sh.label(r, 1, p.label, "text")
                 values = m.forecast_costs(p, s, active) + [0.0] * (months - active)
@@ -1491,7 +1508,7 @@ class Layout:
                 for k in range(months):
                     col = first_col + k
                     running += values[k]
-                    src = first + i
+                    src = first + q
                     sh.formula(
                         r,
                         col,
@@ -1505,11 +1522,13 @@ class Layout:
                 "first": first,
                 "last": last,
                 "cfirst": cfirst,
-                "clast": cfirst + self.n - 1,
+                "clast": cfirst + len(chosen) - 1,
                 "first_col": first_col,
                 "last_col": last_col,
+                # provider index -> row offset in the monthly and cumulative blocks
+                "offset": {i: q for q, i in enumerate(chosen)},
             }
-            row = cfirst + self.n + 1
+            row = cfirst + len(chosen) + 1
         sh.widths = {0: 22, 1: 24, 2: 14, **{first_col + k: 12 for k in range(months)}}
         sh.freeze = (3, 3)
 

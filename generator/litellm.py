@@ -399,6 +399,8 @@ def _assign_ids(entries: list[_Entry]) -> None:
 
 def _slug(key: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+    # '_x5_' would read as an escaped character in LibreOffice: '_x_5_'.
+    slug = re.sub(r"_x(?=[0-9a-f]{1,4}_)", "_x_", slug)
     if not slug[:1].isalpha() or not slug[:1].isascii():
         slug = f"m_{slug}".rstrip("_")
     return slug

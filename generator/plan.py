@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from xlsxwriter.utility import xl_rowcol_to_cell
-
 INPUT = "input"
 LABEL = "label"
 FORMULA = "formula"
@@ -142,9 +140,22 @@ class Plan:
         return self.sheet(title).cells[(row, col)]
 
 
+def _column_name(col: int) -> str:
+    name = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        name = chr(65 + rem) + name
+    return name
+
+
+#: Column letters, computed once: a1() runs for every reference of every cell.
+_COLUMNS = [_column_name(c) for c in range(16384)]
+
+
 def a1(row: int, col: int, row_abs: bool = False, col_abs: bool = False) -> str:
-    """Zero-based (row, col) -> 'B7' style reference."""
-    return xl_rowcol_to_cell(row, col, row_abs, col_abs)
+    """Zero-based (row, col) -> 'B7' style reference ('$B$7' when absolute)."""
+    return f"{'$' if col_abs else ''}{_COLUMNS[col]}{'$' if row_abs else ''}{row + 1}"
 
 
 def quote_sheet(title: str) -> str:

@@ -111,6 +111,9 @@ class Book:
     # Month columns the Forecast sheet has; None: forecast_months. A workbook
     # edited down to fewer months keeps its columns (the rest count as 0).
     forecast_columns: int | None = None
+    # Provider ids the Forecast sheet has rows for, in pricebook order; None:
+    # every row (see default_forecast_rows).
+    forecast_providers: list[str] | None = None
     currency: str = "USD"
     source: str = ""
     notes: str = ""
@@ -378,7 +381,10 @@ def text(
 _BAD_TEXT_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
-_LABEL_ODD_RE = re.compile(r"\t|_x[0-9A-Fa-f]{4}_")
+#: LibreOffice reads _x5_ to _x0041_ (one to four hex digits) in cell text as
+#: an escaped character, so ids and labels may not hold such a sequence.
+_ESCAPE_LIKE_RE = re.compile(r"_x[0-9A-Fa-f]{1,4}_")
+_LABEL_ODD_RE = re.compile(r"\t|_x[0-9A-Fa-f]{1,4}_")
 
 
 def excel_length(value: str) -> int:
@@ -396,6 +402,15 @@ def identifier(value: Any, source: Source, path: PathKey) -> str:
     scalar = source.scalars.get(path)
     if isinstance(value, bool) and scalar is not None and not scalar.quoted:
         value = scalar.text
+    if isinstance(value, str) and ID_RE.fullmatch(value):
+        odd = _ESCAPE_LIKE_RE.search(value)
+        if odd:
+            raise source.error(
+                path,
+                f"an id may not contain '{odd.group()}': LibreOffice reads it as "
+                f"an escaped character; write it as '{odd.group()[:2]}_"
+                f"{odd.group()[2:]}' (got '{value}')",
+            )
     if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise source.error(
             path,
@@ -526,9 +541,28 @@ PRICEBOOK_SPEC: Spec = {
     "notes": (text(required=False), False, ""),
 }
 
+
+def forecast_rows(value: Any, source: Source, path: PathKey) -> Any:
+    """``all``, a number of cheapest rows, or a list of provider ids."""
+    if value == "all":
+        return "all"
+    if isinstance(value, list):
+        return id_list(value, source, path)
+    return number(1, 100_000, whole=True, what="'all', a list of ids or a number")(
+        value, source, path
+    )
+
+
 FORECAST_SPEC: Spec = {
     "months": (number(1, 120, whole=True, what="a whole number of months"), True, None),
+    "providers": (forecast_rows, False, None),
 }
+
+#: Books with more rows than this forecast only a selection of rows by default
+#: (see :func:`default_forecast_rows`); a forecast of every row of a 4,000-row
+#: price list over 60 months would be half a million cells nobody reads.
+FORECAST_ALL_LIMIT = 250
+FORECAST_CHEAPEST = 50
 
 SENSITIVITY_SPEC: Spec = {
     "input_shares": (number_list(SHARE, min_items=2, max_items=51), False, None),
@@ -748,8 +782,10 @@ def merge_parts(parts: list[_Part]) -> Book:
         warnings=warnings,
         origins=origins,
     )
+    forecast_rule: Any = None
     if "forecast" in owner:
         book.forecast_months = owner["forecast"].sections["forecast"]["months"]
+        forecast_rule = owner["forecast"].sections["forecast"]["providers"]
     if "sensitivity" in owner:
         sens = owner["sensitivity"].sections["sensitivity"]
         if sens["input_shares"] is not None:
@@ -804,6 +840,22 @@ def merge_parts(parts: list[_Part]) -> Book:
         book.crossover_providers = list(cross["providers"] or [])
     if not book.crossover_providers:
         book.crossover_providers = default_crossover_rows(book)
+    if isinstance(forecast_rule, list):
+        part = owner["forecast"]
+        for i, pid in enumerate(forecast_rule):
+            if pid not in ids:
+                raise part.source.error(
+                    ("forecast", "providers", i),
+                    f"no provider '{pid}'{_did_you_mean(pid, list(ids))}",
+                )
+        wanted = set(forecast_rule)
+        book.forecast_providers = [p.id for p in rows if p.id in wanted]
+    elif forecast_rule == "all":
+        book.forecast_providers = None
+    elif forecast_rule is not None or len(rows) > FORECAST_ALL_LIMIT:
+        book.forecast_providers = default_forecast_rows(
+            book, int(forecast_rule or FORECAST_CHEAPEST)
+        )
     _check_gates(book, scen_part)
     return book
 
@@ -899,6 +951,28 @@ def default_crossover_rows(book: Book) -> list[str]:
         key=lambda p: monthly_cost(p, book.baseline, book.baseline.base_tokens),
     )
     return fixed + [p.id for p in tokens[:3]]
+
+
+def default_forecast_rows(book: Book, cheapest: int) -> list[str] | None:
+    """The rows a forecast of a large book shows, in pricebook order.
+
+    The ``cheapest`` cheapest eligible rows of each scenario at its volume,
+    the crossover rows and the rows of the break-even pairs; None (every row)
+    when that is all of them anyway.
+    """
+    from .model import eligibility, monthly_cost, order
+
+    wanted = set(book.crossover_providers)
+    for pair in book.breakeven_pairs:
+        wanted.update(pair)
+    for s in book.scenarios:
+        costs = [monthly_cost(p, s, s.base_tokens) for p in book.providers]
+        ok = [eligibility(p, s)[0] for p in book.providers]
+        ranked = [i for i in order(costs, ok) if ok[i]][:cheapest]
+        wanted.update(book.providers[i].id for i in ranked)
+    if len(wanted) >= len(book.providers):
+        return None
+    return [p.id for p in book.providers if p.id in wanted]
 
 
 def provider_fields() -> list[str]:

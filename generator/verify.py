@@ -27,6 +27,8 @@ import re
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -137,8 +139,15 @@ class Workbook:
     names: dict[str, str]
 
 
-def read_workbook(path: Path) -> Workbook:
-    """Read an infercost workbook; InputError (exit 2) if it is not one."""
+def read_workbook(
+    path: Path, on_recognised: Callable[[], None] | None = None
+) -> Workbook:
+    """Read an infercost workbook; InputError (exit 2) if it is not one.
+
+    ``on_recognised`` is called once the file has passed the safety checks
+    and its metadata says infercost made it, before the (slow) reading of
+    every cell: verify starts the engine there, so both run at once.
+    """
     wb = open_workbook(path)
     try:
         titles = worksheet_titles(wb)
@@ -161,6 +170,8 @@ def read_workbook(path: Path) -> Workbook:
             count = 0
         text = "".join(str(meta.get((3 + i, 0), "")) for i in range(count))
         built = load_book_text(text, f"{path} (metadata sheet)")
+        if on_recognised is not None:
+            on_recognised()
         cells = {title: sheet_cells(wb, title) for title in titles if title != METADATA}
         names = _defined_names(wb)
     finally:
@@ -445,7 +456,9 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
             where = a1(row, col)
             expected = "=" + cell.formula
             if is_formula(found):
-                if normal_formula(found) != normal_formula(expected):
+                if found != expected and normal_formula(found) != normal_formula(
+                    expected
+                ):
                     findings.append(
                         Finding(
                             "formula",
@@ -556,64 +569,81 @@ def _functions(formula: str) -> set[str]:
 # Values
 
 
-def engine_values(
-    path: Path,
-    engine: str,
-    plan: Plan,
-    timeout: float,
-    broken: frozenset[tuple[str, str]] = frozenset(),
-) -> dict[str, dict[str, Any]]:
-    """Formula results of ``path`` by ``engine`` (or its cached values).
+class Recalculation:
+    """A recalculation by a real engine, running while verify reads the file.
 
-    A recalculating engine works on a copy in which one formula's cached
-    result is deliberately wrong (:data:`CANARY_VALUE`): if the engine's
-    result still shows it, the engine did not recalculate and verification
-    stops. The canary is ``tokens_per_million``, or, when that cell is among
-    ``broken`` (cells whose formula is not the model's) or holds no formula,
-    the first intact numeric formula of the plan.
+    The engine works on a copy in which one formula's cached result is
+    deliberately wrong (:data:`CANARY_VALUE`): ``tokens_per_million`` (found
+    through the defined name), or the first formula with a number on the
+    Inputs sheet. If the engine's result still shows the wrong value, it did
+    not recalculate, and verification stops.
     """
-    if engine == "cached":
-        return read_values(path)
-    with tempfile.TemporaryDirectory(prefix="infercost-verify-") as tmp:
-        canary = Path(tmp) / "canary.xlsx"
-        title, cell = _plant_canary(path, canary, _canary_cells(plan, broken))
-        out = recalculate_to(canary, engine, Path(tmp) / "recalculated.xlsx", timeout)
-        try:
-            values = read_values(out)
-        except Exception as exc:  # openpyxl raises many types on a bad package
-            raise EngineError(
-                f"{engine} wrote an unreadable workbook for {path.name}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from None
-    got = values.get(title, {}).get(cell)
-    if got is None or (isinstance(got, (int, float)) and got == CANARY_VALUE):
-        raise EngineError(
-            f"{engine} did not recalculate {path.name}: the canary cell "
-            f"{title}!{cell} holds {_show_value(got)}, not a result of its formula"
+
+    def __init__(self, path: Path, engine: str, timeout: float) -> None:
+        self.path = path
+        self.engine = engine
+        self.started = time.perf_counter()
+        self._tmp = tempfile.TemporaryDirectory(prefix="infercost-verify-")
+        work = Path(self._tmp.name)
+        canary = work / "canary.xlsx"
+        self.canary = _plant_canary(path, canary, _early_canary_cells(path))
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._future = self._pool.submit(
+            recalculate_to, canary, engine, work / "recalculated.xlsx", timeout
         )
-    return values
+
+    def values(self) -> dict[str, dict[str, Any]]:
+        """Wait for the engine; its results (EngineError if it failed)."""
+        try:
+            out = self._future.result()
+            try:
+                values = read_values(out)
+            except Exception as exc:  # openpyxl raises many types on a bad package
+                raise EngineError(
+                    f"{self.engine} wrote an unreadable workbook for "
+                    f"{self.path.name}: {type(exc).__name__}: {exc}"
+                ) from None
+        finally:
+            self.close()
+        title, cell = self.canary
+        got = values.get(title, {}).get(cell)
+        if got is None or (isinstance(got, (int, float)) and got == CANARY_VALUE):
+            raise EngineError(
+                f"{self.engine} did not recalculate {self.path.name}: the canary "
+                f"cell {title}!{cell} holds {_show_value(got)}, not a result of "
+                "its formula"
+            )
+        return values
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._tmp.cleanup()
 
 
-def _canary_cells(
-    plan: Plan, broken: frozenset[tuple[str, str]]
-) -> list[tuple[str, str]]:
-    """Cells that may carry the canary, best first: (title, A1) pairs."""
-    first = plan.names()[CANARY_NAME]
-    cells = [(first[0], a1(first[1], first[2]))]
-    for sheet in plan.sheets:
-        for (row, col), cell in sheet.cells.items():
-            if (
-                cell.kind == FORMULA
-                and isinstance(cell.value, (int, float))
-                and not isinstance(cell.value, bool)
-                and cell.value != CANARY_VALUE
-            ):
-                cells.append((sheet.title, a1(row, col)))
-    return [c for c in cells if c not in broken]
+def _early_canary_cells(path: Path) -> list[tuple[str, str | None]]:
+    """Where to plant the canary, best first, read from the package alone.
+
+    (title, A1) of the defined name ``tokens_per_million``, then (Inputs,
+    None): the first formula cell with a number on the Inputs sheet.
+    """
+    from .layout import INPUTS
+
+    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
+    out: list[tuple[str, str | None]] = []
+    with zipfile.ZipFile(path) as package:
+        root = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    for name in root.iterfind("m:definedNames/m:definedName", ns):
+        if (name.get("name") or "").lower() == CANARY_NAME:
+            target = _normal_ref(name.text or "")
+            title, _, cell = target.rpartition("!")
+            if title and re.fullmatch(r"[A-Z]{1,3}[0-9]+", cell):
+                out.append((title, cell))
+    out.append((INPUTS, None))
+    return out
 
 
 def _plant_canary(
-    src: Path, dest: Path, candidates: list[tuple[str, str]]
+    src: Path, dest: Path, candidates: list[tuple[str, str | None]]
 ) -> tuple[str, str]:
     """Copy ``src`` to ``dest`` with a wrong cached value in one formula cell.
 
@@ -624,9 +654,22 @@ def _plant_canary(
         parts: dict[str, str] = {}
         chosen = None
         for title, cell in candidates:
-            part = _sheet_part(package, title)
+            try:
+                part = _sheet_part(package, title)
+            except EngineError:
+                continue
             if part not in parts:
                 parts[part] = package.read(part).decode("utf-8")
+            if cell is None:  # the first formula cell with a number
+                match = re.search(
+                    r'<c r="([A-Z]+[0-9]+)"(?:\s[^>]*?)?>'
+                    r"(<f>(?:(?!</c>).)*</f><v>-?[0-9][^<]*</v>)</c>",
+                    parts[part],
+                    re.S,
+                )
+                if match is None:
+                    continue
+                cell = match.group(1)
             element = re.compile(
                 rf'<c r="{cell}"(?:\s[^>]*?)?(?:/>|>((?:(?!</c>).)*)</c>)', re.S
             )
@@ -794,7 +837,6 @@ def verify_workbook(
     is out of range, EngineError when the engine fails; a mismatch is a
     finding in the result, not an exception.
     """
-    from .layout import build_plan
 
     start = time.perf_counter()
     path = Path(path)
@@ -808,15 +850,39 @@ def verify_workbook(
             f"expected a number of seconds above 0, got {timeout!r}", field="--timeout"
         )
     engine, why = choose_engine(engine)
-    workbook = read_workbook(path)
+    recalculation: list[Recalculation] = []
+
+    def start_engine() -> None:
+        if engine != "cached":
+            recalculation.append(Recalculation(path, engine, timeout))
+
+    try:
+        return _verify(path, engine, why, tolerance, start_engine, recalculation, start)
+    finally:
+        for running in recalculation:
+            running.close()
+
+
+def _verify(
+    path: Path,
+    engine: str,
+    why: str,
+    tolerance: float,
+    start_engine: Callable[[], None],
+    recalculation: list[Recalculation],
+    start: float,
+) -> Result:
+    from .layout import build_plan
+
+    workbook = read_workbook(path, start_engine)
     as_built = build_plan(workbook.built)
     rows, misplaced = check_pricebook_rows(workbook)
     book, input_findings, changed = read_inputs(workbook, as_built, misplaced)
     result = Result(str(path), engine, engine_choice=why, changed_inputs=changed)
     result.inputs = len([c for c in as_built.inputs() if c[3].key])
     result.findings += rows + input_findings
-    if input_findings:
-        plan = as_built
+    if input_findings or not changed:
+        plan = as_built  # the inputs are the ones the workbook was built with
     else:
         try:
             plan = build_plan(book)
@@ -828,24 +894,23 @@ def verify_workbook(
             plan = as_built
     structure, _ = check_structure(workbook, plan)
     result.findings += structure
-    broken = frozenset(
-        (f.sheet, f.cell)
-        for f in structure
-        if f.kind in ("formula", "hard-coded", "missing") and f.sheet and f.cell
-    )
     result.formulas = sum(
         1 for s in plan.sheets for c in s.cells.values() if c.kind == FORMULA
     )
     result.names = len(plan.names())
     if not input_findings:
-        engine_start = time.perf_counter()
-        values = engine_values(path, engine, plan, timeout, broken)
+        if engine == "cached":
+            engine_start = time.perf_counter()
+            values = read_values(path)
+        else:
+            engine_start = recalculation[0].started
+            cached = read_values(path)
+            values = recalculation[0].values()
         result.engine_seconds = time.perf_counter() - engine_start
         intact = not any(f.severity == "error" for f in result.findings)
         mismatches = check_values(plan, values, engine, tolerance, intact=intact)
         result.findings += mismatches
         if engine != "cached":
-            cached = read_values(path)
             result.findings += check_values(plan, cached, "cached", tolerance, "stale")
         elif changed and any(f.kind == "value" for f in mismatches):
             result.findings.append(

@@ -132,9 +132,14 @@ def open_workbook(path: Path, *, data_only: bool = False) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return openpyxl.load_workbook(
+            workbook = openpyxl.load_workbook(
                 path, read_only=True, data_only=data_only, keep_links=False
             )
+        with zipfile.ZipFile(path) as package:
+            workbook.infercost_inline_strings = (
+                "xl/sharedStrings.xml" not in package.namelist()
+            )
+        return workbook
     except InputError:
         raise
     except Exception as exc:  # openpyxl raises many types on a broken package
@@ -146,6 +151,19 @@ def open_workbook(path: Path, *, data_only: bool = False) -> Any:
 def worksheet_titles(workbook: Any) -> list[str]:
     """Titles of the worksheets of ``workbook``, in order (chart sheets left out)."""
     return [ws.title for ws in workbook.worksheets]
+
+
+_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def _unescape(text: str) -> str:
+    """Decode Excel's _xHHHH_ escapes, which openpyxl leaves in inline strings.
+
+    A workbook written without a shared-strings part (infercost writes its
+    text inline) keeps ``_x005F_x0041_`` for a literal ``_x0041_``; Excel and
+    LibreOffice decode it, openpyxl does not.
+    """
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
 class Text(str):
@@ -170,6 +188,7 @@ def sheet_cells(workbook: Any, title: str) -> dict[tuple[int, int], Any]:
     a data table is ``{=TABLE(...)}``.
     """
     ws = workbook[title]
+    inline = getattr(workbook, "infercost_inline_strings", False)
     ws.reset_dimensions()
     out: dict[tuple[int, int], Any] = {}
     for r, row in enumerate(ws.iter_rows()):
@@ -177,6 +196,8 @@ def sheet_cells(workbook: Any, title: str) -> dict[tuple[int, int], Any]:
             value = cell.value
             if value is None:
                 continue
+            if inline and isinstance(value, str) and "_x" in value:
+                value = _unescape(value)
             if (
                 cell.data_type == "s"
                 and isinstance(value, str)
