@@ -84,18 +84,28 @@ def test_imported_rates_match_the_source_by_hand(imported):
 
 
 def test_import_builds_and_verifies_with_ungated_scenarios(imported, tmp_path):
-    """The whole import loads, builds with the ungated template and verifies."""
+    """The whole import, forecast over 60 months, builds and verifies.
+
+    LibreOffice, forced to recalculate every formula, agrees with the model
+    and with the cached values in every formula cell (no stale value).
+    """
     path, _ = imported
     book = load_book([path, UNGATED])
     assert len(book.providers) == IMPORTED
+    sixty = tmp_path / "sixty.yaml"
+    sixty.write_text("format: 1\nforecast:\n  months: 60\n", encoding="utf-8")
     out = tmp_path / "litellm.xlsx"
-    result = run("build", str(path), str(UNGATED), "-o", str(out))
+    result = run("build", str(path), str(UNGATED), str(sixty), "-o", str(out))
     assert result.exit_code == 0, result.output
     assert f"{IMPORTED} providers" in result.stderr
-    # Cached values: a real engine takes minutes on 400,000 formulas.
     checked = verify_workbook(out, "cached")
     assert checked.ok, [f.message for f in checked.findings[:5]]
     assert checked.changed_inputs == []
+    require_engine("libreoffice")
+    recalculated = verify_workbook(out, "libreoffice")
+    assert recalculated.ok, [f.message for f in recalculated.findings[:5]]
+    assert recalculated.formulas > 300_000
+    assert not [f for f in recalculated.findings if f.kind == "stale"]
 
 
 def test_gated_scenarios_refuse_unknown_tiers(imported):
