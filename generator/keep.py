@@ -33,7 +33,13 @@ from .errors import InputError
 from .layout import build_plan
 from .plan import Plan, a1
 from .pricebook import Book
-from .verify import Finding, check_pricebook_rows, read_inputs, read_workbook
+from .verify import (
+    Finding,
+    check_inputs_rows,
+    check_pricebook_rows,
+    read_inputs,
+    read_workbook,
+)
 
 #: Input rows of the Inputs sheet that are carried as whole lists.
 GRIDS = ("input_shares", "volume_factors")
@@ -91,6 +97,10 @@ def read_current(path: Path) -> Current:
     workbook = read_workbook(Path(path))
     plan = build_plan(workbook.built)
     row_findings, misplaced = check_pricebook_rows(workbook)
+    for finding in check_inputs_rows(workbook, plan):
+        raise InputError(
+            f"{finding.sheet}!{finding.cell}: {finding.message}", file=str(path)
+        )
     book, findings, changed = read_inputs(workbook, plan, misplaced)
     problems: dict[tuple[Any, ...], str] = {}
     where = {
@@ -191,6 +201,7 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
     scenarios = {s.id: replace(s) for s in new.scenarios}
     providers = {p.id: replace(p) for p in new.providers}
     overrides: dict[tuple[str, str], Any] = {}
+    carried: dict[tuple[str, str], Any] = {}
     settings: dict[str, Any] = {}
     grids = {name: list(getattr(old.book, name)) for name in GRIDS}
     built_providers = {p.id: p for p in old.built.providers}
@@ -231,9 +242,10 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
             if sid not in scenarios:
                 lost_scenarios.setdefault(sid, []).append(f"{fname} {show(value)}")
                 continue
-            report.carried.append(
-                Item(name, value, getattr(scenarios[sid], fname), cell.value)
-            )
+            priced = getattr(scenarios[sid], fname)
+            report.carried.append(Item(name, value, priced, cell.value))
+            if not same(value, priced):
+                carried[(sid, fname)] = priced
             setattr(scenarios[sid], fname, value)
         elif kind == "book":
             value = getattr(old.book, key[1])
@@ -314,6 +326,7 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
             "crossover_max_tokens", new.crossover_max_tokens
         ),
         overrides=overrides,
+        carried=carried,
         files=[*new.files, f"{old.path} (inputs kept)"],
         warnings=list(new.warnings),
     )

@@ -2225,6 +2225,10 @@ class Layout:
             for (pid, field), value in book.overrides.items():
                 if row["id"] == pid:
                     row[field] = value
+        for row in doc["scenarios"]:  # the pricebook's values, not carried ones
+            for (sid, field), value in book.carried.items():
+                if row["id"] == sid:
+                    row[field] = value
         doc["forecast"]["months"] = book.forecast_columns or book.forecast_months
         text = dump_document(doc)
         chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]

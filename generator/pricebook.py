@@ -137,6 +137,11 @@ class Book:
     # -> the pricebook's value. The provider holds the analyst's value; the
     # workbook marks the cell and its metadata keeps the pricebook's value.
     overrides: dict[tuple[str, str], Any] = field(default_factory=dict)
+    # Scenario assumptions carried by ``build --keep-inputs`` that differ from
+    # the new pricebook: (scenario id, field) -> the pricebook's value. The
+    # metadata keeps the pricebook's value, so they still count as the
+    # analyst's edits (a plain rebuild will not overwrite them unnoticed).
+    carried: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def provider(self, provider_id: str) -> Provider:
         for provider in self.providers:

@@ -37,7 +37,7 @@ from defusedxml import ElementTree
 
 from .engine import ENGINES, EngineError, available_engines, read_values, recalculate_to
 from .errors import InputError
-from .layout import METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
+from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
 from .plan import FORMULA, NA, Plan, a1
 from .pricebook import Book, load_book_text
 from .xlsxread import is_formula, open_workbook, sheet_cells, worksheet_titles
@@ -373,6 +373,40 @@ def normal_formula(text: str) -> str:
         part = _NUMBER.sub(lambda m: repr(float(m.group(0))), part)
         out.append(part)
     return "".join(out)
+
+
+def check_inputs_rows(workbook: Workbook, plan: Plan) -> list[Finding]:
+    """Is every heading of the Inputs sheet where it was built?
+
+    Inputs are read by position; a row or column inserted, deleted or moved
+    on the Inputs sheet would make every value below it read as another
+    input. Returns one finding, at the first heading out of place, or none.
+    """
+    from .plan import LABEL
+
+    cells = workbook.cells.get(INPUTS, {})
+    for (row, col), cell in sorted(plan.sheet(INPUTS).cells.items()):
+        if cell.kind != LABEL or col > 1:
+            continue
+        found = cells.get((row, col))
+        want = cell.value or None
+        if (found or None) != want:
+            return [
+                Finding(
+                    "structure",
+                    f"expected {want!r} here, found {found!r}: a row or column of "
+                    "the Inputs sheet was inserted, deleted or moved, so its "
+                    "inputs cannot be read; undo that change (edit values only)",
+                    "error",
+                    INPUTS,
+                    a1(row, col),
+                    None,
+                    None,
+                    want,
+                    found,
+                )
+            ]
+    return []
 
 
 def check_pricebook_rows(workbook: Workbook) -> tuple[list[Finding], set[str]]:
@@ -877,10 +911,14 @@ def _verify(
     workbook = read_workbook(path, start_engine)
     as_built = build_plan(workbook.built)
     rows, misplaced = check_pricebook_rows(workbook)
+    rows += check_inputs_rows(workbook, as_built)
     book, input_findings, changed = read_inputs(workbook, as_built, misplaced)
+    if any(f.sheet == INPUTS for f in rows):
+        input_findings = [f for f in rows if f.sheet == INPUTS]
+        changed = []
     result = Result(str(path), engine, engine_choice=why, changed_inputs=changed)
     result.inputs = len([c for c in as_built.inputs() if c[3].key])
-    result.findings += rows + input_findings
+    result.findings += rows + [f for f in input_findings if f not in rows]
     if input_findings or not changed:
         plan = as_built  # the inputs are the ones the workbook was built with
     else:

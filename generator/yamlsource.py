@@ -119,6 +119,13 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
             file=name,
             line=1,
         )
+    if raw.startswith(b"PK\x03\x04"):
+        raise InputError(
+            "a workbook or other zip file, not a YAML pricebook; a workbook's "
+            "inputs go to 'infercost assumptions' or 'build --keep-inputs', and "
+            "'infercost diff' compares workbooks",
+            file=name,
+        )
     return parse_yaml(decode(raw, name), name)
 
 

@@ -53,3 +53,15 @@ def test_ids_without_escape_like_text_pass():
 def test_litellm_ids_avoid_escape_like_text():
     """The importer writes palmyra-x5-v1 as palmyra_x_5_v1."""
     assert _slug("us.writer.palmyra-x5-v1:0") == "us_writer_palmyra_x_5_v1_0"
+
+
+def test_a_workbook_given_as_a_pricebook_says_what_it_is(tmp_path):
+    """`show WORKBOOK` names the commands that read workbooks, not UTF-8."""
+    from generator.pricebook import load_book
+
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 40)
+    with pytest.raises(InputError) as error:
+        load_book([path])
+    assert "not a YAML pricebook" in str(error.value)
+    assert "assumptions" in str(error.value)

@@ -100,7 +100,14 @@ def test_edits_survive_a_rebuild_onto_new_prices(edited, tmp_path):
     assert now.book.provider("io_net").fixed_monthly == 250  # new
     # The metadata keeps the pricebook's price, so the override is found again.
     assert now.built.provider("vertex_gpt_oss").output_rate == 0.25
-    assert now.changed == ["output_rate_vertex_gpt_oss: 0.25 -> 0.31"]
+    # Carried assumptions and overrides differ from the pricebook the new
+    # workbook was built from, so they stay the analyst's edits (a plain
+    # rebuild refuses to overwrite them).
+    assert sorted(now.changed) == [
+        "growth_rate_agent: 0.05 -> 0.08",
+        "input_share_agent: 0.35 -> 0.5",
+        "output_rate_vertex_gpt_oss: 0.25 -> 0.31",
+    ]
 
 
 def test_rebuilt_figures_are_the_model_at_edited_inputs_and_new_prices(
@@ -298,3 +305,41 @@ def test_assumptions_refuses_an_unreadable_input(workbook_copy, default_plan, tm
     assert result.exit_code == 2
     assert "input_share_agent" in result.output
     assert not (tmp_path / "x.yaml").exists()
+
+
+def test_plain_rebuild_does_not_overwrite_carried_assumptions(edited, tmp_path):
+    """After --keep-inputs, a rebuild without it refuses: the carried values are
+    still the analyst's, not the pricebook's."""
+    out = tmp_path / "kept.xlsx"
+    kept = run(
+        "build", str(new_prices(tmp_path)), "--keep-inputs", str(edited), "-o", str(out)
+    )
+    assert kept.exit_code == 0, kept.output
+    before = out.read_bytes()
+    again = CliRunner().invoke(main, ["build", str(FEB), "-o", str(out)])
+    assert again.exit_code == 2
+    assert "input_share_agent" in again.output
+    assert "--keep-inputs" in again.output
+    assert out.read_bytes() == before
+
+
+def test_moved_inputs_rows_are_refused_not_misread(workbook_copy, tmp_path):
+    """A row deleted from the Inputs sheet shifts every value below it: verify
+    names the first heading out of place, and --keep-inputs refuses (exit 2)
+    rather than carry one assumption's value into another."""
+    from xlsx_edit import delete_row
+
+    delete_row(workbook_copy, "Inputs", 11)
+    result = CliRunner().invoke(
+        main, ["verify", "--engine", "cached", "--json", str(workbook_copy)]
+    )
+    assert result.exit_code == 1
+    assert '"sheet": "Inputs"' in result.output
+    assert "Inputs sheet was inserted, deleted or moved" in result.output
+    out = tmp_path / "new.xlsx"
+    kept = CliRunner().invoke(
+        main, ["build", str(FEB), "--keep-inputs", str(workbook_copy), "-o", str(out)]
+    )
+    assert kept.exit_code == 2
+    assert "Inputs!A" in kept.output
+    assert not out.exists()
