@@ -1168,7 +1168,13 @@ class Layout:
             last = row - 1
             self.best_blocks[sid] = Block(first, last)
             row += 1
-            sh.label(row, 0, f"{s.label}: lowest eligible break-even", "label")
+            sh.label(
+                row,
+                0,
+                f"{s.label}: lowest break-even of an eligible fixed-cost row "
+                "against the cheapest eligible per-token row",
+                "label",
+            )
             values = [
                 (0 if be.status == m.FIXED_ALWAYS_CHEAPER else be.volume)
                 for i, p in fixed
@@ -1948,7 +1954,7 @@ class Layout:
             ("Its cost", "$ / month"),
             ("Cheapest per-token", "provider id"),
             ("Its cost", "$ / month"),
-            ("Lowest break-even", "tokens / month"),
+            ("Break-even vs cheapest", "tokens / month"),
             ("Recommendation", "at this volume"),
         )
         for col, (heading, unit) in enumerate(heads):
@@ -2018,9 +2024,9 @@ class Layout:
         rows = [
             ("Input share", "share of tokens"),
             ("Net overhead", "x base tokens"),
-            ("Lowest eligible break-even", "tokens / month"),
+            ("Lowest break-even against the cheapest per-token row", "tokens / month"),
             ("  fixed-cost row", "provider id"),
-            ("  against per-token row", "provider id"),
+            ("  cheapest eligible per-token row", "provider id"),
         ]
         index = {p.id: i for i, p in enumerate(self.providers)}
         pairs = [
