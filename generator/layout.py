@@ -1996,9 +1996,10 @@ class Layout:
             sh.formula(
                 r,
                 5,
-                f"cheapest_token_cost_{sid}",
+                f"IF(ISNUMBER(cheapest_token_row_{sid}),INDEX("
+                f'{self.lookup_area(s, C_COST)},cheapest_token_row_{sid},1),"")',
                 costs[best] if best is not None else "",
-                "link:money",
+                "out:money",
             )
             low = be_sheet.cells[self.lowest[sid]].value
             sh.formula(r, 6, f"lowest_breakeven_{sid}", low, "link:tokens")

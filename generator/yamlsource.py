@@ -182,6 +182,11 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Source]:
             mark = exc.context_mark  # where the unfinished value began
         if exc.context and exc.problem and exc.context_mark:
             problem += f" ({exc.context} on line {exc.context_mark.line + 1})"
+        if "nesting depth" in problem:  # PyYAML >= 6.0.4 bounds depth itself
+            problem = (
+                f"lists and mappings are nested more than {MAX_DEPTH} levels deep; "
+                "a pricebook needs 3"
+            )
         raise InputError(
             f"invalid YAML: {problem}",
             file=name,
