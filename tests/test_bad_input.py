@@ -589,8 +589,10 @@ CASES = [
         "deep-nesting",
         after("checked: 2026-02-21", "    note: " + "[" * 100_000 + "]" * 100_000),
         L(GOOD, "checked: 2026-02-21") + 1,
-        "providers[0].note" + "[0]" * (MAX_DEPTH - 3),
-        (f"nested more than {MAX_DEPTH} levels",),
+        # The field is providers[0].note[0][0]...; how deep depends on whether
+        # our bound or PyYAML's own (6.0.4 and newer) stops the parser first.
+        None,
+        (f"nested more than {MAX_DEPTH} levels", ": providers[0].note[0]"),
     ),
     Case(
         "very-large-file",
