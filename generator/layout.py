@@ -524,7 +524,7 @@ class Layout:
             1,
             0,
             f"List prices read on {date}, in {book.currency}. Files: "
-            + ", ".join(book.files),
+            + ", ".join(shown_path(f) for f in book.files),
             "note",
         )
         legend = "Rates are $ per million tokens; blue cells may be edited."
@@ -535,7 +535,7 @@ class Layout:
             )
         sh.label(2, 0, legend, "note")
         for col, (_, heading, _) in enumerate(PRICEBOOK_COLUMNS):
-            sh.label(PB_FIRST - 1, col, heading, "header")
+            sh.label(PB_FIRST - 1, col, heading, "header_wrap")
         for i, p in enumerate(self.providers):
             row = PB_FIRST + i
             for col, (field, _, style) in enumerate(PRICEBOOK_COLUMNS):
@@ -2127,7 +2127,7 @@ class Layout:
             ("Notes", "title"),
             (f"Pricebook: {book.name}", "label_bold"),
             (f"Prices read on {date}, in {book.currency}.", "text"),
-            ("Built from: " + ", ".join(book.files), "text"),
+            ("Built from: " + ", ".join(shown_path(f) for f in book.files), "text"),
             (
                 f"Built by infercost {__version__} on {dt.date.today().isoformat()}.",
                 "text",
@@ -2250,6 +2250,22 @@ class Layout:
         sh.label(2, 0, str(len(chunks)), "text")
         for i, chunk in enumerate(chunks):
             sh.label(3 + i, 0, chunk, "text")
+
+
+def shown_path(path: str) -> str:
+    """A file as the workbook names it: relative to the current folder when
+    inside it, else its name alone (no local folders go out by email)."""
+    import os
+
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        relative = os.path.basename(path)
+    if relative.startswith(".."):
+        return os.path.basename(path.split(" (")[0]) + (
+            " (" + path.split(" (", 1)[1] if " (" in path else ""
+        )
+    return relative
 
 
 def index_area(title: str | None, first: int, col: int, last: int) -> str:
