@@ -31,7 +31,7 @@ from . import model as m
 from .layout import EVALUATE, NO_FIXED, STAY
 from .plan import SheetPlan
 from .pricebook import Book, Scenario, load_book
-from .report import snapshot_line
+from .report import text_table, snapshot_line
 
 #: Provider fields compared, in the order they are reported.
 PROVIDER_FIELDS = (
@@ -645,22 +645,6 @@ def sections(diff: Diff) -> list[Table]:
     return out
 
 
-def _table(headings: list[str], rows: list[list[str]], right: set[int]) -> str:
-    widths = [len(h) for h in headings]
-    for row in rows:
-        widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            cell.rjust(w) if i in right else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join(
-        [line(headings), line(["-" * w for w in widths])] + [line(r) for r in rows]
-    )
-
-
 def render_diff(diff: Diff, limit: int = 40) -> str:
     """The diff as terminal text; each table shows at most ``limit`` rows."""
     lines = [
@@ -675,7 +659,7 @@ def render_diff(diff: Diff, limit: int = 40) -> str:
     for title, headings, rows, right in sections(diff):
         shown = rows[:limit]
         lines.append(f"\n{title}")
-        lines.append(_table(headings, shown, right))
+        lines.append(text_table(headings, shown, right))
         if len(rows) > limit:
             lines.append(f"... and {len(rows) - limit:,} more (--json lists them all)")
     if any(b.headline for e in diff.effects for b in e.breakevens):

@@ -6,7 +6,7 @@ from . import model as m
 from .pricebook import Book
 
 
-def _table(headings: list[str], rows: list[list[str]], right: set[int]) -> str:
+def text_table(headings: list[str], rows: list[list[str]], right: set[int]) -> str:
     widths = [len(h) for h in headings]
     for row in rows:
         widths = [max(w, len(cell)) for w, cell in zip(widths, row, strict=True)]
@@ -53,7 +53,7 @@ def render_show(book: Book) -> str:
         parts.append(
             f"\n{s.label} ({s.id}): {s.base_tokens:,.0f} tokens / month, input share "
             f"{s.input_share:g}, overhead {m.overhead(s):.6f}\n"
-            + _table(
+            + text_table(
                 ["rank", "id", "provider", "pricing", "$ / month", "status"],
                 rows,
                 {0, 4},
@@ -69,7 +69,7 @@ def render_show(book: Book) -> str:
             rows.append(row)
         parts.append(
             f"\nMultipliers (cost / cost in {base.id})\n"
-            + _table(
+            + text_table(
                 ["id"] + [s.id for s in book.scenarios[1:]],
                 rows,
                 set(range(1, len(book.scenarios))),
@@ -90,7 +90,7 @@ def render_show(book: Book) -> str:
         parts.append(
             "\nBreak-even volumes (base tokens / month, under each scenario's "
             "profile)\n"
-            + _table(
+            + text_table(
                 ["fixed row", "per-token row"] + [s.id for s in book.scenarios],
                 rows,
                 set(range(2, 2 + len(book.scenarios))),
