@@ -31,7 +31,7 @@ from . import model as m
 from .layout import EVALUATE, NO_FIXED, STAY
 from .plan import SheetPlan
 from .pricebook import Book, Scenario, load_book
-from .report import text_table, snapshot_line
+from .report import snapshot_line, text_table
 
 #: Provider fields compared, in the order they are reported.
 PROVIDER_FIELDS = (
