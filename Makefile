@@ -12,7 +12,7 @@ BIN := $(VENV)/bin
 $(BIN)/infercost: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $@
 
 workbook: $(BIN)/infercost
@@ -27,8 +27,10 @@ test: $(BIN)/infercost engines
 lint: $(BIN)/infercost
 	$(BIN)/ruff check .
 
+# make bench BENCH_ARGS='--runs 5' (or --quick, --profile; see bench/run.py -h)
 bench: $(BIN)/infercost engines
-	$(BIN)/python bench/run.py
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) out/*.xlsx out/*.pdf
