@@ -7,7 +7,9 @@ failed verification); ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +32,7 @@ class _Group(click.Group):
     """Turns InfercostError into one line and its exit status."""
 
     def invoke(self, ctx: click.Context) -> object:
+        _exit_cleanly_on_sigterm()
         try:
             return super().invoke(ctx)
         except InfercostError as exc:
@@ -37,6 +40,22 @@ class _Group(click.Group):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so cleanup runs as for Ctrl-C.
+
+    Python's default for SIGTERM ends the process at once: a temporary
+    workbook would stay behind and a LibreOffice started for verify or
+    --pdf (in its own process group) would run on. As an exception, the
+    ``finally`` blocks kill the engine and remove temporary files.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -37,6 +37,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -47,11 +48,13 @@ from generator.errors import InfercostError
 
 __all__ = [
     "ENGINES",
+    "Cancelled",
     "EngineError",
     "available_engines",
     "read_values",
     "recalculate_to",
     "recalculated_values",
+    "run_process",
 ]
 
 #: Engine names, in order of preference.
@@ -88,6 +91,9 @@ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 </oor:items>
 """
 
+#: Seconds between checks for cancellation while an engine runs.
+_POLL_SECONDS = 0.2
+
 #: stderr lines that say nothing about the failure.
 _NOISE = ("Warning: failed to launch javaldx",)
 
@@ -122,6 +128,9 @@ def recalculate_to(
     engine: str,
     out_path: Path | str,
     timeout: float = 300,
+    *,
+    label: str | None = None,
+    cancel: threading.Event | None = None,
 ) -> Path:
     """Recalculate every formula of ``path`` with ``engine``; save to ``out_path``.
 
@@ -129,7 +138,10 @@ def recalculate_to(
     ``path``, recalculates all formulas (cached results are ignored) and
     saves an xlsx, which is copied to ``out_path`` (parent directories are
     created; an existing file is replaced). ``out_path`` must differ from
-    ``path``. ``timeout`` bounds the engine's run in seconds.
+    ``path``. ``timeout`` bounds the engine's run in seconds. ``label`` names
+    the workbook in messages (default: ``path``'s file name). Setting
+    ``cancel`` from another thread kills the engine and raises
+    :class:`Cancelled`.
 
     Returns ``out_path`` as a :class:`~pathlib.Path`.
 
@@ -158,10 +170,11 @@ def recalculate_to(
         (work / "out").mkdir()
         copy = work / "in" / "workbook.xlsx"
         shutil.copyfile(src, copy)
+        label = label or src.name
         if engine == "libreoffice":
-            produced = _run_libreoffice(binary, copy, work, src.name, timeout)
+            produced = _run_libreoffice(binary, copy, work, label, timeout, cancel)
         else:
-            produced = _run_gnumeric(binary, copy, work, src.name, timeout)
+            produced = _run_gnumeric(binary, copy, work, label, timeout, cancel)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(produced, dest)
     return dest
@@ -261,7 +274,12 @@ def _check_xlsx(path: Path) -> None:
 
 
 def _run_libreoffice(
-    binary: str, copy: Path, work: Path, label: str, timeout: float
+    binary: str,
+    copy: Path,
+    work: Path,
+    label: str,
+    timeout: float,
+    cancel: threading.Event | None,
 ) -> Path:
     """Convert ``copy`` to xlsx in ``work/out`` with a fresh private profile."""
     profile = work / "profile"
@@ -282,7 +300,7 @@ def _run_libreoffice(
         str(work / "out"),
         str(copy),
     ]
-    stderr = _run("libreoffice", argv, timeout, label, cwd=work)
+    stderr = _run("libreoffice", argv, timeout, label, work, cancel)
     produced = work / "out" / copy.name
     _check_output("libreoffice", produced, label, stderr)
     _remember_profile(profile)
@@ -290,7 +308,12 @@ def _run_libreoffice(
 
 
 def _run_gnumeric(
-    binary: str, copy: Path, work: Path, label: str, timeout: float
+    binary: str,
+    copy: Path,
+    work: Path,
+    label: str,
+    timeout: float,
+    cancel: threading.Event | None,
 ) -> Path:
     """Convert ``copy`` to xlsx in ``work/out`` with ``ssconvert --recalc``."""
     produced = work / "out" / copy.name
@@ -302,7 +325,7 @@ def _run_gnumeric(
         str(copy),
         str(produced),
     ]
-    stderr = _run("gnumeric", argv, timeout, label, cwd=work)
+    stderr = _run("gnumeric", argv, timeout, label, work, cancel)
     _check_output("gnumeric", produced, label, stderr)
     return produced
 
@@ -348,40 +371,77 @@ def _engine_env() -> dict[str, str]:
     return env
 
 
-def _run(engine: str, argv: list[str], timeout: float, label: str, cwd: Path) -> str:
-    """Run ``argv`` in a new process group; return its stderr.
+def run_process(
+    argv: list[str],
+    timeout: float,
+    cwd: Path,
+    cancel: threading.Event | None = None,
+) -> tuple[int, str]:
+    """Run ``argv`` in a new process group; return (exit status, stderr).
 
-    Raises EngineError if it cannot start, exceeds ``timeout`` seconds (the
-    group is killed) or exits non-zero.
+    The whole group is killed, and the child reaped, when ``timeout`` seconds
+    pass (``subprocess.TimeoutExpired`` is raised), when ``cancel`` is set
+    (:class:`Cancelled`), or when the caller is interrupted (the exception
+    propagates). ``OSError`` if it cannot start. Shared by the PDF export.
     """
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=_engine_env(),
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + timeout
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=_engine_env(),
-            start_new_session=True,
-        )
-    except OSError as exc:
-        raise EngineError(f"{engine}: cannot start {argv[0]}: {exc}") from exc
-    try:
-        _, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise EngineError(
-            f"{engine} timed out after {timeout:g} s on {label}"
-        ) from None
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(argv, timeout)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled(argv[0])
+            try:
+                _, err = proc.communicate(timeout=min(left, _POLL_SECONDS))
+                break
+            except subprocess.TimeoutExpired:
+                continue
     except BaseException:
         _kill_group(proc)
         raise
-    stderr = err.decode("utf-8", errors="replace")
-    if proc.returncode != 0:
+    return proc.returncode, err.decode("utf-8", errors="replace")
+
+
+class Cancelled(Exception):
+    """A run stopped because its caller no longer wants the result."""
+
+
+def _run(
+    engine: str,
+    argv: list[str],
+    timeout: float,
+    label: str,
+    cwd: Path,
+    cancel: threading.Event | None = None,
+) -> str:
+    """Run an engine with :func:`run_process`; return its stderr.
+
+    Raises EngineError if it cannot start, exceeds ``timeout`` seconds or
+    exits non-zero.
+    """
+    try:
+        returncode, stderr = run_process(argv, timeout, cwd, cancel)
+    except OSError as exc:
+        raise EngineError(f"{engine}: cannot start {argv[0]}: {exc}") from exc
+    except subprocess.TimeoutExpired:
+        raise EngineError(
+            f"{engine} timed out after {timeout:g} s on {label}"
+        ) from None
+    if returncode != 0:
         how = (
-            f"killed by signal {-proc.returncode}"
-            if proc.returncode < 0
-            else f"exit status {proc.returncode}"
+            f"killed by signal {-returncode}"
+            if returncode < 0
+            else f"exit status {returncode}"
         )
         raise EngineError(f"{engine} failed on {label} ({how}){_last_line(stderr)}")
     return stderr

@@ -24,11 +24,11 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
+from .engine import run_process
 from .errors import InfercostError
 
 log = logging.getLogger("infercost")
@@ -114,53 +114,20 @@ def export_pdf(
 
 
 def _run(argv: list[str], timeout: float, cwd: Path, pdf: Path) -> str:
-    """Run LibreOffice in a new process group; return its stderr."""
-    env = dict(os.environ)
-    env["LC_ALL"] = "C.UTF-8"  # number formats as in an English locale
+    """Run LibreOffice with the engine's process rules; return its stderr."""
     try:
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=cwd,
-            env=env,
-            start_new_session=True,
-        )
+        returncode, stderr = run_process(argv, timeout, cwd)
     except OSError as exc:
         raise PdfError(f"{pdf}: cannot start LibreOffice ({argv[0]}): {exc}") from None
-    try:
-        _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
         raise PdfError(
             f"{pdf}: LibreOffice took more than {timeout:g} s to write the PDF"
         ) from None
-    except BaseException:
-        _kill_group(proc)
-        raise
-    stderr = err.decode("utf-8", errors="replace")
-    if proc.returncode != 0:
+    if returncode != 0:
         raise PdfError(
-            f"{pdf}: LibreOffice failed (exit status {proc.returncode})"
-            f"{_last_line(stderr)}"
+            f"{pdf}: LibreOffice failed (exit status {returncode}){_last_line(stderr)}"
         )
     return stderr
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """Kill ``proc``'s process group (before reaping it), then reap it."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        for pipe in (proc.stdout, proc.stderr):
-            if pipe is not None:
-                pipe.close()
-        proc.wait()
 
 
 def _is_pdf(path: Path) -> bool:

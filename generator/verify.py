@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 import tempfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable
@@ -621,9 +622,16 @@ class Recalculation:
         work = Path(self._tmp.name)
         canary = work / "canary.xlsx"
         self.canary = _plant_canary(path, canary, _early_canary_cells(path))
+        self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._future = self._pool.submit(
-            recalculate_to, canary, engine, work / "recalculated.xlsx", timeout
+            recalculate_to,
+            canary,
+            engine,
+            work / "recalculated.xlsx",
+            timeout,
+            label=path.name,
+            cancel=self._cancel,
         )
 
     def values(self) -> dict[str, dict[str, Any]]:
@@ -650,6 +658,9 @@ class Recalculation:
         return values
 
     def close(self) -> None:
+        """Stop the engine if it still runs (verify failed or was interrupted)."""
+        if not self._future.done():
+            self._cancel.set()
         self._pool.shutdown(wait=True)
         self._tmp.cleanup()
 

@@ -24,6 +24,7 @@ from openpyxl import load_workbook
 
 from generator.engine import (
     ENGINES,
+    Cancelled,
     EngineError,
     available_engines,
     read_values,
@@ -366,6 +367,28 @@ def test_timeout_kills_the_process_group(
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child), "the engine's child process survived the timeout"
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_cancel_kills_the_process_group(
+    engine: str, stale: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Setting ``cancel`` from another thread stops the engine and its children."""
+    pid_file = tmp_path / "child.pid"
+    script = f"/bin/sleep 60 &\necho $! > {pid_file}\nwait\n"
+    _fake_engine(monkeypatch, tmp_path / "bin", engine, script)
+    cancel = threading.Event()
+    threading.Timer(1.0, cancel.set).start()
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        recalculate_to(stale, engine, tmp_path / "out.xlsx", 60, cancel=cancel)
+    assert time.monotonic() - started < 10
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the engine's child process survived the cancel"
+    assert not (tmp_path / "out.xlsx").exists()
 
 
 def _alive(pid: int) -> bool:

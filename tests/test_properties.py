@@ -307,7 +307,6 @@ def test_single_provider_in_gnumeric(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-
 def test_tiny_cheapest_per_token_cost_is_the_cost_not_the_rank_key(tmp_path):
     """Found by the property test: a cost of $0.094 a month is shown as the
     cost, not as the key rounded to 1e-9 that ranks it; Gnumeric agrees."""

@@ -570,3 +570,90 @@ def test_negative_tolerance_is_a_usage_error(built_workbook):
     run = verify(built_workbook, "cached", "--tolerance", "-1")
     assert run.exit_code == 2
     assert "--tolerance" in run.stderr
+
+
+# --- a hanging engine: timeout and SIGTERM ------------------------------------
+
+HANGING_SOFFICE = """#!/bin/sh
+/bin/sleep 120 &
+echo $! > {pid_file}
+wait
+"""
+
+
+def _hanging_soffice(folder: Path, pid_file: Path) -> dict[str, str]:
+    """An environment whose only soffice hangs, writing its child's pid."""
+    folder.mkdir()
+    fake = folder / "soffice"
+    fake.write_text(HANGING_SOFFICE.format(pid_file=pid_file))
+    fake.chmod(0o755)
+    return {"PATH": str(folder)}
+
+
+def _dead(pid: int, within: float = 5.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_engine_timeout_names_the_workbook_not_a_temporary_copy(
+    workbook_copy, tmp_path, monkeypatch
+):
+    """--timeout: exit 2, one line naming the user's file; the engine is killed."""
+    pid_file = tmp_path / "child.pid"
+    for key, value in _hanging_soffice(tmp_path / "bin", pid_file).items():
+        monkeypatch.setenv(key, value)
+    before = digest(workbook_copy)
+    run = verify(workbook_copy, "libreoffice", "--timeout", "2")
+    assert run.exit_code == 2, run.stderr
+    assert run.stderr.strip() == (
+        f"Error: libreoffice timed out after 2 s on {workbook_copy.name}"
+    )
+    assert _dead(int(pid_file.read_text()))
+    assert digest(workbook_copy) == before
+
+
+def test_sigterm_during_verify_stops_the_engine_and_cleans_up(workbook_copy, tmp_path):
+    """A verify stopped with SIGTERM kills the engine it started and its files."""
+    import os
+    import signal
+    import time
+
+    pid_file = tmp_path / "child.pid"
+    env = dict(os.environ)
+    env.update(_hanging_soffice(tmp_path / "bin", pid_file))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env["TMPDIR"] = str(scratch)
+    code = "from generator.cli import main; main()"
+    argv = [sys.executable, "-c", code, "verify", "--engine", "libreoffice"]
+    child = subprocess.Popen(
+        [*argv, str(workbook_copy)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text().strip():
+            assert child.poll() is None, child.stderr.read()
+            assert time.monotonic() < deadline, "the fake engine never started"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + signal.SIGTERM
+    assert _dead(int(pid_file.read_text()))
+    assert list(scratch.iterdir()) == []
