@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxWriterException
-from xlsxwriter.utility import xl_cell_to_rowcol
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from .errors import OutputError
@@ -75,6 +75,12 @@ class _Formats:
         if style not in self.cache:
             self.cache[style] = self.workbook.add_format(self._props(style))
         return self.cache[style]
+
+    def faint(self) -> Any:
+        """The conditional format of a chart gap (#N/A): light grey text."""
+        if "_faint" not in self.cache:
+            self.cache["_faint"] = self.workbook.add_format({"font_color": "#A6A6A6"})
+        return self.cache["_faint"]
 
     @staticmethod
     def _props(style: str) -> dict[str, Any]:
@@ -474,6 +480,20 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
             },
         )
         _check(code, sheet.title, first_row, first_col)
+    for first_row, col, last_row in _chart_gap_runs(sheet):
+        # A #N/A that is a deliberate chart gap is shown faint, not as an alarm.
+        code = ws.conditional_format(
+            first_row,
+            col,
+            last_row,
+            col,
+            {
+                "type": "formula",
+                "criteria": f"=ISNA({xl_rowcol_to_cell(first_row, col)})",
+                "format": formats.faint(),
+            },
+        )
+        _check(code, sheet.title, first_row, col)
     if sheet.freeze:
         ws.freeze_panes(*sheet.freeze)
     ws.set_landscape()
@@ -494,6 +514,23 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
     )
     if sheet.hidden:
         ws.very_hidden()
+
+
+def _chart_gap_runs(sheet: SheetPlan) -> list[tuple[int, int, int]]:
+    """(first row, column, last row) of each run of formulas that may give a
+    deliberate #N/A (they call ``NA()``), column by column."""
+    cells = sorted(
+        (col, row)
+        for (row, col), cell in sheet.cells.items()
+        if cell.kind == FORMULA and cell.formula and "NA()" in cell.formula
+    )
+    runs: list[tuple[int, int, int]] = []
+    for col, row in cells:
+        if runs and runs[-1][1] == col and runs[-1][2] == row - 1:
+            runs[-1] = (runs[-1][0], col, row)
+        else:
+            runs.append((row, col, row))
+    return runs
 
 
 def _is_web_url(text: str) -> bool:

@@ -372,6 +372,35 @@ def test_sensitivity_grids_carry_three_colour_scales(built_workbook, default_pla
     assert len(expected) == len(scales)
 
 
+def test_chart_gaps_are_faint_not_alarming(built_workbook, default_plan):
+    """Every formula that may give #N/A (a chart gap) is greyed when it does."""
+    from openpyxl.utils.cell import range_boundaries
+
+    wb = load_workbook(built_workbook)
+    for sheet in default_plan.sheets:
+        gaps = {
+            (row + 1, col + 1)
+            for (row, col), cell in sheet.cells.items()
+            if cell.formula and "NA()" in cell.formula
+        }
+        covered = set()
+        for cf in wb[sheet.title].conditional_formatting:
+            for rule in cf.rules:
+                if rule.type != "expression" or not rule.formula[0].startswith("ISNA("):
+                    continue
+                assert rule.dxf.font.color.rgb.endswith("A6A6A6")
+                for cells in cf.sqref.ranges:
+                    c1, r1, c2, r2 = range_boundaries(str(cells))
+                    top_left = f"ISNA({cells.coord.split(':')[0]})"
+                    assert rule.formula[0] == top_left
+                    covered |= {
+                        (r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                    }
+        assert covered == gaps, sheet.title
+        if sheet.title in ("Ranking", "Breakeven"):
+            assert gaps, sheet.title
+
+
 def test_every_input_is_validated_and_unlocked(built_workbook, default_plan):
     """Each blue input cell has a validation rule and may be edited."""
     wb = load_workbook(built_workbook)
