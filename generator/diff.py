@@ -127,8 +127,8 @@ class Change:
 @dataclass
 class RankMove:
     provider: str
-    old: int | None  # None: not eligible
-    new: int | None
+    old: int | None  # None: not eligible, or not in the old book ("added")
+    new: int | None  # None: not eligible, or not in the new book ("removed")
     old_status: str
     new_status: str
 
@@ -185,7 +185,14 @@ class ScenarioEffect:
 
     @property
     def flipped(self) -> bool:
-        return self.old.recommendation != self.new.recommendation
+        """The decision changed: to or from evaluating fixed-cost hosting.
+
+        "Stay on pay-per-token" and its variant "(no fixed-cost row breaks
+        even)" are the same decision: a change between them is no flip.
+        """
+        return (self.old.recommendation == EVALUATE) != (
+            self.new.recommendation == EVALUATE
+        )
 
     @property
     def changed(self) -> bool:
@@ -391,8 +398,13 @@ def _effect(a: Book, sa: Scenario, b: Book, sb: Scenario) -> ScenarioEffect:
         b.forecast_months,
     )
     old, new = _standing(a, sa), _standing(b, sb)
+    for pid, (rank_a, status_a, _, _) in old.items():
+        if pid not in new and rank_a is not None:
+            effect.ranks.append(RankMove(pid, rank_a, None, status_a, "removed"))
     for pid, (rank_b, status_b, cost_b, total_b) in new.items():
         if pid not in old:
+            if rank_b is not None:
+                effect.ranks.append(RankMove(pid, None, rank_b, "added", status_b))
             continue
         rank_a, status_a, cost_a, total_a = old[pid]
         if rank_a != rank_b:
@@ -560,7 +572,12 @@ def sections(diff: Diff) -> list[Table]:
         )
     for e in diff.effects:
         title = f"Scenario {e.label} ({e.scenario})"
-        flip = "FLIPPED" if e.flipped else "unchanged"
+        if e.flipped:
+            flip = "FLIPPED"
+        elif e.old.recommendation != e.new.recommendation:
+            flip = "same decision"
+        else:
+            flip = "unchanged"
         rows = [
             ["cheapest eligible", e.old.cheapest or "none", e.new.cheapest or "none"],
             [

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import yaml
 from click.testing import CliRunner
 from engines import require_engine
 from xlsx_edit import set_cell_value
@@ -23,9 +24,10 @@ from generator.diff import (
     diff_books,
     headline,
     load_side,
+    render_diff,
     snapshot,
 )
-from generator.layout import EVALUATE, STAY, build_plan
+from generator.layout import EVALUATE, NO_FIXED, STAY, build_plan
 from generator.plan import a1
 from generator.pricebook import load_book
 from generator.verify import verify_workbook
@@ -90,7 +92,11 @@ def test_diff_reports_rank_moves_per_scenario(march):
         sa = next(s for s in a.scenarios if s.id == effect.scenario)
         sb = next(s for s in b.scenarios if s.id == effect.scenario)
         old, new = expected_ranks(a, sa), expected_ranks(b, sb)
-        want = {pid: (old[pid], new[pid]) for pid in new if old[pid] != new[pid]}
+        want = {
+            pid: (old.get(pid), new.get(pid))
+            for pid in {*old, *new}
+            if old.get(pid) != new.get(pid)
+        }
         got = {r.provider: (r.old, r.new) for r in effect.ranks}
         assert got == want
         assert want  # the changes do move ranks
@@ -98,6 +104,12 @@ def test_diff_reports_rank_moves_per_scenario(march):
     moves = {r.provider: (r.old, r.new) for r in standard.ranks}
     assert moves["bedrock_gemma3_12b"] == (3, 4)  # dearer: passed by Vertex Mistral
     assert moves["vertex_mistral"] == (4, 3)
+    removed = [r for r in standard.ranks if r.provider == REMOVED]
+    old_rank = expected_ranks(a, a.scenarios[0])[REMOVED]
+    assert old_rank is not None  # a ranked row left the book
+    assert [(r.old, r.new, r.new_status) for r in removed] == [
+        (old_rank, None, "removed")
+    ]
 
 
 def test_diff_reports_break_even_effects(march):
@@ -125,6 +137,25 @@ def test_diff_reports_break_even_effects(march):
         assert pair.headline
         assert got[("io_net", REMOVED)].new_status == "absent"
         assert APPEARED not in {c.kind for c in got.values()}
+
+
+def test_no_fixed_row_is_the_same_decision_as_staying(tmp_path):
+    """Stay on pay-per-token -> "(no fixed-cost row breaks even)" is no flip."""
+    data = yaml.safe_load(FEB.read_text(encoding="utf-8"))
+    fixed = [p["id"] for p in data["providers"] if p["pricing"] == "fixed"]
+    assert fixed
+    data["providers"] = [p for p in data["providers"] if p["id"] not in fixed]
+    del data["breakeven_pairs"]
+    crossover = data["crossover"]
+    crossover["providers"] = [p for p in crossover["providers"] if p not in fixed]
+    only_tokens = tmp_path / "no-fixed.yaml"
+    only_tokens.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    diff = diff_books(load_side(FEB), load_side(only_tokens))
+    standard = next(e for e in diff.effects if e.scenario == "standard")
+    assert standard.old.recommendation == STAY
+    assert standard.new.recommendation == NO_FIXED
+    assert not standard.flipped
+    assert "recommendation (same decision)" in render_diff(diff)
 
 
 def test_diff_flags_a_flipped_recommendation(march):
