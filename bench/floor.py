@@ -75,6 +75,8 @@ def write(data: dict, path: str, raw_formulas: bool = False) -> None:
         for first_row, first_col, last_row, last_col, options in sheet["validations"]:
             ws.data_validation(first_row, first_col, last_row, last_col, options)
         for first_row, first_col, last_row, last_col, options in sheet["scales"]:
+            if "format" in options:
+                options = {**options, "format": workbook.add_format(options["format"])}
             ws.conditional_format(first_row, first_col, last_row, last_col, options)
         if sheet["freeze"]:
             ws.freeze_panes(*sheet["freeze"])

@@ -19,7 +19,8 @@ directory (``--work``, default a temporary one):
 
 - ``default``: the February 2026 reference book (``pricebooks/2026-02-21.yaml``);
 - ``litellm``: every row the LiteLLM import takes from
-  ``../shared/data/litellm_model_prices.json`` (beside the repository), with
+  ``data/litellm_model_prices.json`` (LiteLLM's price map, kept in the
+  repository), with
   the scenarios of ``templates/ungated-scenarios.yaml`` and a 60-month
   forecast;
 - ``rows-250``, ``rows-1000``, ``rows-4000``: the first rows of that import
@@ -74,7 +75,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 DEFAULT_BOOK = ROOT / "pricebooks" / "2026-02-21.yaml"
 SCENARIOS = ROOT / "templates" / "ungated-scenarios.yaml"
-LITELLM = ROOT.parent / "shared" / "data" / "litellm_model_prices.json"
+LITELLM = ROOT / "data" / "litellm_model_prices.json"
 PRICE_DATE = "2026-02-21"
 FORECAST_MONTHS = 60
 SIZES = (250, 1000, 4000)
@@ -379,18 +380,7 @@ def flatten_plan(plan: Any) -> dict[str, Any]:
                     (v.first_row, v.first_col, v.last_row, v.last_col, v.options)
                     for v in sheet.validations
                 ],
-                "scales": [
-                    (
-                        *area,
-                        {
-                            "type": "3_color_scale",
-                            "min_color": "#63BE7B",
-                            "mid_color": "#FFEB84",
-                            "max_color": "#F8696B",
-                        },
-                    )
-                    for area in sheet.colour_scales
-                ],
+                "scales": writer.conditional_formats(sheet),
                 "freeze": sheet.freeze,
                 "hidden": sheet.hidden,
             }

@@ -76,11 +76,12 @@ class _Formats:
             self.cache[style] = self.workbook.add_format(self._props(style))
         return self.cache[style]
 
-    def faint(self) -> Any:
-        """The conditional format of a chart gap (#N/A): light grey text."""
-        if "_faint" not in self.cache:
-            self.cache["_faint"] = self.workbook.add_format({"font_color": "#A6A6A6"})
-        return self.cache["_faint"]
+    def props(self, props: dict[str, Any]) -> Any:
+        """A format made of explicit properties (for conditional formats)."""
+        key = repr(sorted(props.items()))
+        if key not in self.cache:
+            self.cache[key] = self.workbook.add_format(props)
+        return self.cache[key]
 
     @staticmethod
     def _props(style: str) -> dict[str, Any]:
@@ -466,34 +467,11 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
             v.first_row,
             v.first_col,
         )
-    for first_row, first_col, last_row, last_col in sheet.colour_scales:
-        code = ws.conditional_format(
-            first_row,
-            first_col,
-            last_row,
-            last_col,
-            {
-                "type": "3_color_scale",
-                "min_color": "#63BE7B",
-                "mid_color": "#FFEB84",
-                "max_color": "#F8696B",
-            },
-        )
+    for first_row, first_col, last_row, last_col, options in conditional_formats(sheet):
+        if "format" in options:
+            options = {**options, "format": formats.props(options["format"])}
+        code = ws.conditional_format(first_row, first_col, last_row, last_col, options)
         _check(code, sheet.title, first_row, first_col)
-    for first_row, col, last_row in _chart_gap_runs(sheet):
-        # A #N/A that is a deliberate chart gap is shown faint, not as an alarm.
-        code = ws.conditional_format(
-            first_row,
-            col,
-            last_row,
-            col,
-            {
-                "type": "formula",
-                "criteria": f"=ISNA({xl_rowcol_to_cell(first_row, col)})",
-                "format": formats.faint(),
-            },
-        )
-        _check(code, sheet.title, first_row, col)
     if sheet.freeze:
         ws.freeze_panes(*sheet.freeze)
     ws.set_landscape()
@@ -514,6 +492,34 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
     )
     if sheet.hidden:
         ws.very_hidden()
+
+
+#: The heatmaps' colour scale: green low, yellow middle, red high.
+COLOUR_SCALE = {
+    "type": "3_color_scale",
+    "min_color": "#63BE7B",
+    "mid_color": "#FFEB84",
+    "max_color": "#F8696B",
+}
+#: The look of a deliberate chart gap (#N/A): light grey text.
+FAINT = {"font_color": "#A6A6A6"}
+
+
+def conditional_formats(
+    sheet: SheetPlan,
+) -> list[tuple[int, int, int, int, dict[str, Any]]]:
+    """(first row, first col, last row, last col, options) of each conditional
+    format of ``sheet``, as XlsxWriter takes them, except that ``format`` holds
+    the properties of the format, not a format object."""
+    out: list[tuple[int, int, int, int, dict[str, Any]]] = [
+        (*area, dict(COLOUR_SCALE)) for area in sheet.colour_scales
+    ]
+    for first_row, col, last_row in _chart_gap_runs(sheet):
+        # A #N/A that is a deliberate chart gap is shown faint, not as an alarm.
+        criteria = f"=ISNA({xl_rowcol_to_cell(first_row, col)})"
+        options = {"type": "formula", "criteria": criteria, "format": dict(FAINT)}
+        out.append((first_row, col, last_row, col, options))
+    return out
 
 
 def _chart_gap_runs(sheet: SheetPlan) -> list[tuple[int, int, int]]:

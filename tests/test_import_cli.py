@@ -14,15 +14,11 @@ from generator.pricebook import load_book
 from generator.verify import verify_workbook
 
 ROOT = Path(__file__).resolve().parent.parent
-PRICES = ROOT.parent / "shared" / "data" / "litellm_model_prices.json"
+PRICES = ROOT / "data" / "litellm_model_prices.json"
 UNGATED = ROOT / "templates" / "ungated-scenarios.yaml"
 GATED = ROOT / "templates" / "reference-scenarios.yaml"
 
-pytestmark = pytest.mark.skipif(
-    not PRICES.exists(), reason=f"the shared LiteLLM file {PRICES} is not here"
-)
-
-#: Counts for the shared copy of the file (sha256 in its SOURCE.md).
+#: Counts for the copy of the file in data/ (sha256 in data/README.md).
 IMPORTED = 3445
 SKIPPED = 1432
 
@@ -33,7 +29,7 @@ def run(*args: str):
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory) -> tuple[Path, str]:
-    """The whole shared file imported, and what the command logged."""
+    """The whole file in data/ imported, and what the command logged."""
     out = tmp_path_factory.mktemp("import") / "litellm.yaml"
     result = run(
         "import", "litellm", str(PRICES), "--price-date", "2026-03-01", "-o", str(out)

@@ -24,15 +24,14 @@ from generator.litellm import (
     per_million,
 )
 
-DATA = Path("/work/shared/data/litellm_model_prices.json")
+DATA = Path(__file__).resolve().parent.parent / "data" / "litellm_model_prices.json"
 DATA_SHA256 = "8943af58bf9f979c6a4bef815687117ffa341e462a41faed9be17b5c33d3dcc2"
 PRICE_DATE = "2026-11-20"
 ID_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"{DATA} not present")
 
-# The counts of the full import of the shared file (sha256 above, litellm
+# The counts of the full import of the file in data/ (sha256 above, litellm
 # 1.110.2). Computed once by running import_litellm, then cross-checked against
 # a plain tally of the JSON (test_counts_agree_with_a_raw_tally): the
 # non-text modes match Counter(entry["mode"]); the 109 entries without a mode
@@ -40,7 +39,7 @@ needs_data = pytest.mark.skipif(not DATA.exists(), reason=f"{DATA} not present")
 # entries without a mode (fireworks size buckets, deepgram aura); and the
 # 3,708 chat/completion/responses entries are 3,445 imported + 91 zero-priced
 # + 82 unpriced + 90 priced some other way (49 + 28 + 7 + 2 + 2 + 1 + 1).
-# 3,445 + 1,432 skipped = 4,877 entries, as litellm_model_prices.SOURCE.md says.
+# 3,445 + 1,432 skipped = 4,877 entries, as data/README.md says.
 FULL_IMPORTED = 3445
 FULL_SKIPPED = {
     "not a chat model (mode=image_generation)": 414,
@@ -78,9 +77,7 @@ FULL_SKIPPED = {
 
 @pytest.fixture(scope="module")
 def full() -> ImportResult:
-    """One import of the whole shared file, reused by the tests below."""
-    if not DATA.exists():
-        pytest.skip(f"{DATA} not present")
+    """One import of the whole file in data/, reused by the tests below."""
     return import_litellm(DATA, price_date=PRICE_DATE)
 
 
@@ -96,10 +93,9 @@ def write_json(tmp_path: Path, data: Any, name: str = "prices.json") -> Path:
 
 
 # --------------------------------------------------------------------------
-# The whole shared file
+# The whole file in data/
 
 
-@needs_data
 def test_full_import_counts_are_pinned(full: ImportResult) -> None:
     """The full import keeps 3,445 rows and skips the rest for known reasons."""
     assert full.imported == FULL_IMPORTED
@@ -108,7 +104,6 @@ def test_full_import_counts_are_pinned(full: ImportResult) -> None:
     assert full.imported + sum(full.skipped.values()) == 4877
 
 
-@needs_data
 def test_counts_agree_with_a_raw_tally(full: ImportResult) -> None:
     """Each 'mode=...' skip count equals a plain count of that mode in the JSON."""
     raw = json.loads(DATA.read_text(encoding="utf-8"))
@@ -126,7 +121,6 @@ def test_counts_agree_with_a_raw_tally(full: ImportResult) -> None:
     assert text_modes == full.imported + other
 
 
-@needs_data
 def test_pricebook_section_names_file_sha_and_date(full: ImportResult) -> None:
     """The pricebook section says USD, the date given, the file and its sha256."""
     doc = full.document
@@ -153,7 +147,6 @@ HAND_CHECKED = [
 ]
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("model", "row_id", "input_rate", "output_rate"),
     HAND_CHECKED,
@@ -169,7 +162,6 @@ def test_hand_checked_rates(
     assert row["output_rate"] == output_rate
 
 
-@needs_data
 def test_gpt_4o_mini_row_in_full(full: ImportResult) -> None:
     """A whole row: documented key order, unknowns null, ignored kinds noted."""
     row = rows_by_model(full)["gpt-4o-mini"]
@@ -196,7 +188,6 @@ def test_gpt_4o_mini_row_in_full(full: ImportResult) -> None:
     assert tuple(row) == PROVIDER_KEYS
 
 
-@needs_data
 def test_entry_without_url_source_points_at_the_file(full: ImportResult) -> None:
     """A source that is not an http(s) URL is kept in the note, not as source."""
     row = rows_by_model(full)["ft:gpt-4-0613"]
@@ -204,7 +195,6 @@ def test_entry_without_url_source_points_at_the_file(full: ImportResult) -> None
     assert "LiteLLM source says: OpenAI needs to add pricing" in row["note"]
 
 
-@needs_data
 def test_ignored_price_kinds_are_counted(full: ImportResult) -> None:
     """Price kinds beyond the base two are counted and summarised in a warning."""
     assert full.ignored_price_kinds["cache_read_input_token_cost"] == 1815
@@ -212,7 +202,6 @@ def test_ignored_price_kinds_are_counted(full: ImportResult) -> None:
     assert any(w.startswith(f"{noted:,} of 3,445 rows") for w in full.warnings)
 
 
-@needs_data
 def test_ids_are_valid_and_unique_over_full_import(full: ImportResult) -> None:
     """Every id follows the format's id rule, and no two rows share one."""
     ids = [row["id"] for row in full.document["providers"]]
@@ -221,7 +210,6 @@ def test_ids_are_valid_and_unique_over_full_import(full: ImportResult) -> None:
     assert len(set(ids)) == len(ids)
 
 
-@needs_data
 def test_long_or_clashing_ids_get_a_hash_suffix(full: ImportResult) -> None:
     """A key over 40 characters, or one whose slug is taken, gets a hash suffix."""
     rows = rows_by_model(full)
@@ -235,7 +223,6 @@ def test_long_or_clashing_ids_get_a_hash_suffix(full: ImportResult) -> None:
     assert re.fullmatch(r"zai_glm_4_7_[0-9a-f]{6}", rows["zai/glm-4.7"]["id"])
 
 
-@needs_data
 def test_rows_keep_the_file_order(full: ImportResult) -> None:
     """Rows come in the order of the JSON file's keys."""
     raw = json.loads(DATA.read_text(encoding="utf-8"))
@@ -244,7 +231,6 @@ def test_rows_keep_the_file_order(full: ImportResult) -> None:
     assert positions == sorted(positions)
 
 
-@needs_data
 def test_full_yaml_round_trips(full: ImportResult) -> None:
     """The dumped YAML of the full import loads back to the same document."""
     text = dump_pricebook_yaml(full.document)
@@ -258,7 +244,6 @@ def test_full_yaml_round_trips(full: ImportResult) -> None:
 # Filters
 
 
-@needs_data
 def test_provider_filter_is_exact_and_case_insensitive(full: ImportResult) -> None:
     """providers=['OpenAI'] keeps entries whose litellm_provider is 'openai'."""
     result = import_litellm(DATA, providers=["OpenAI"], price_date=PRICE_DATE)
@@ -279,7 +264,6 @@ def test_provider_filter_is_exact_and_case_insensitive(full: ImportResult) -> No
     }
 
 
-@needs_data
 def test_model_glob_filter(full: ImportResult) -> None:
     """models=['gpt-4o-mini*'] keeps matching keys only, ignoring case."""
     result = import_litellm(DATA, models=["GPT-4o-mini*"], price_date=PRICE_DATE)
@@ -297,7 +281,6 @@ def test_model_glob_filter(full: ImportResult) -> None:
     }
 
 
-@needs_data
 def test_filters_combine_and_keep_full_import_ids(full: ImportResult) -> None:
     """Both filters must pass; a row's id is the same as in the full import."""
     result = import_litellm(
@@ -311,7 +294,6 @@ def test_filters_combine_and_keep_full_import_ids(full: ImportResult) -> None:
         assert row["id"] == full_ids[row["model"]]
 
 
-@needs_data
 def test_filters_that_match_nothing_warn_with_a_hint() -> None:
     """A misspelt provider is named in a warning with a 'did you mean'."""
     result = import_litellm(DATA, providers=["opneai"], price_date=PRICE_DATE)
@@ -547,14 +529,15 @@ def test_dump_puts_keys_in_documented_order() -> None:
 
 def test_key_order_matches_the_loader() -> None:
     """PROVIDER_KEYS are the loader's provider fields, in the same order."""
-    pricebook = pytest.importorskip("generator.pricebook")
+    from generator import pricebook
+
     assert tuple(pricebook.PROVIDER_SPEC) == PROVIDER_KEYS
 
 
-@needs_data
 def test_dumped_import_loads_as_a_pricebook(tmp_path: Path, full: ImportResult) -> None:
     """A dumped import plus a scenarios file is a valid pricebook for the loader."""
-    pricebook = pytest.importorskip("generator.pricebook")
+    from generator import pricebook
+
     result = import_litellm(DATA, models=["gpt-4o*", "o1-pro"], price_date=PRICE_DATE)
     book_path = tmp_path / "litellm.yaml"
     book_path.write_text(dump_pricebook_yaml(result.document), encoding="utf-8")
@@ -588,7 +571,6 @@ models:
 """
 
 
-@needs_data
 def test_mapping_file_first_match_wins(tmp_path: Path) -> None:
     """The first rule matching a row's model sets its fields; others are skipped."""
     path = tmp_path / "mapping.yaml"
