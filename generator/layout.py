@@ -225,6 +225,9 @@ class Layout:
         self.summary()
         self.notes()
         self.metadata()
+        for sheet in self.plan.sheets:
+            if not sheet.hidden:
+                sheet.fit_widths()
         add_charts(self)
         book = self.book
         date = book.price_date.isoformat() if book.price_date else "undated"
@@ -2025,9 +2028,9 @@ class Layout:
         rows = [
             ("Input share", "share of tokens"),
             ("Net overhead", "x base tokens"),
-            ("Lowest break-even against the cheapest per-token row", "tokens / month"),
-            ("  fixed-cost row", "provider id"),
-            ("  cheapest eligible per-token row", "provider id"),
+            ("Lowest break-even", "tokens / month"),
+            ("  of fixed-cost row", "provider id"),
+            ("  vs cheapest per-token", "provider id"),
         ]
         index = {p.id: i for i, p in enumerate(self.providers)}
         pairs = [

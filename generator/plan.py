@@ -63,6 +63,15 @@ class Chart:
     log_value_ranges: list[tuple[str, int, int, int]] = field(default_factory=list)
 
 
+#: Excel's default column width (characters).
+DEFAULT_WIDTH = 8.43
+#: The widest a column grows to fit its text (characters).
+FIT_CAP = 60.0
+#: Styles whose text wraps in its cell, and styles printed bold.
+WRAPPED = frozenset({"header_wrap"})
+BOLD = frozenset({"header", "label_bold", "title"})
+
+
 @dataclass
 class SheetPlan:
     title: str
@@ -73,6 +82,29 @@ class SheetPlan:
     colour_scales: list[tuple[int, int, int, int]] = field(default_factory=list)
     hidden: bool = False
     tab_colour: str | None = None
+
+    def fit_widths(self, cap: float = FIT_CAP) -> None:
+        """Widen columns so no text is cut off by a filled cell to its right.
+
+        Text overflows into an empty neighbour, so only cells whose right
+        neighbour holds something count. Width is in characters of the
+        default font, a little more for bold styles; a column grows to at
+        most ``cap`` and never shrinks. Wrapped headings are left alone.
+        """
+        cells = self.cells
+        widths = self.widths
+        for (row, col), cell in cells.items():
+            value = cell.value
+            if not isinstance(value, str) or not value or cell.style in WRAPPED:
+                continue
+            right = cells.get((row, col + 1))
+            if right is None or right.value is None or right.value == "":
+                continue
+            longest = max(len(line) for line in value.split("\n"))
+            bold = cell.style in BOLD or cell.style.startswith("out:")
+            need = min(cap, longest * (1.12 if bold else 1.0) + 1.5)
+            if need > widths.get(col, DEFAULT_WIDTH):
+                widths[col] = round(need, 1)
 
     def put(self, row: int, col: int, cell: Cell) -> Cell:
         self.cells[(row, col)] = cell

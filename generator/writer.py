@@ -43,19 +43,22 @@ OVERRIDE_FILL = "#F8CBAD"
 GREEN = "#006100"
 HEADER_FILL = "#DCE6F1"
 
+#: Number formats by the plan's format key. Numbers end in ``_)``, a space
+#: as wide as ")", the financial-model convention that keeps a right-aligned
+#: figure off the text of the cell to its right.
 NUMBER_FORMATS = {
-    "tokens": "#,##0",
-    "share": "0.0%",
-    "share4": "0.00%",
-    "sla": "0.000%",
-    "ratio": "0.000000",
-    "rate": "$#,##0.00##",
-    "money": "$#,##0.00",
-    "money4": "$#,##0.0000",
-    "slope": "0.000E+00",
-    "int": "0",
-    "mult": '0.00"x"',
-    "factor": '0.00"x"',
+    "tokens": "#,##0_)",
+    "share": "0.0%_)",
+    "share4": "0.00%_)",
+    "sla": "0.000%_)",
+    "ratio": "0.000000_)",
+    "rate": "$#,##0.00##_)",
+    "money": "$#,##0.00_)",
+    "money4": "$#,##0.0000_)",
+    "slope": "0.000E+00_)",
+    "int": "0_)",
+    "mult": '0.00"x"_)',
+    "factor": '0.00"x"_)',
     "bool": "General",
     "text": "@",
     "id": "@",

@@ -401,6 +401,30 @@ def test_chart_gaps_are_faint_not_alarming(built_workbook, default_plan):
             assert gaps, sheet.title
 
 
+def test_no_text_is_cut_off_by_the_cell_to_its_right(built_workbook, default_plan):
+    """A text beside a filled cell fits its column (up to the width cap)."""
+    from openpyxl.utils import get_column_letter
+
+    from generator.plan import BOLD, FIT_CAP, WRAPPED
+
+    wb = load_workbook(built_workbook)
+    for sheet in default_plan.sheets:
+        if sheet.hidden:
+            continue
+        dims = wb[sheet.title].column_dimensions
+        for (row, col), cell in sheet.cells.items():
+            right = sheet.cells.get((row, col + 1))
+            text = cell.value
+            if not isinstance(text, str) or cell.style in WRAPPED:
+                continue
+            if right is None or right.value in (None, ""):
+                continue
+            width = dims[get_column_letter(col + 1)].width
+            bold = cell.style in BOLD or cell.style.startswith("out:")
+            need = len(text) * (1.12 if bold else 1.0)
+            assert need <= width or width >= FIT_CAP, (sheet.title, row, col, text)
+
+
 def test_every_input_is_validated_and_unlocked(built_workbook, default_plan):
     """Each blue input cell has a validation rule and may be edited."""
     wb = load_workbook(built_workbook)
