@@ -274,7 +274,13 @@ def _rebuild(
     required=True,
     help="YAML file to write ('-': standard output).",
 )
-def assumptions(workbook: Path, output: Path) -> None:
+@click.option(
+    "--scenarios-only",
+    is_flag=True,
+    help="Write only the scenarios, forecast length and sensitivity grids, "
+    "to combine with a new price file.",
+)
+def assumptions(workbook: Path, output: Path, scenarios_only: bool) -> None:
     """Write WORKBOOK's current inputs as a pricebook YAML file.
 
     Every input as it stands in the workbook (scenario assumptions, forecast
@@ -282,16 +288,31 @@ def assumptions(workbook: Path, output: Path) -> None:
     built from, as one document that 'infercost build' takes directly: the
     workbook it builds has the same inputs.
 
+    With --scenarios-only, the file holds no providers and goes after a new
+    price snapshot (later files replace the scenarios of earlier ones); price
+    edits made in the workbook stay behind (--keep-inputs carries them).
+
     \b
       infercost assumptions out/edited.xlsx -o scenarios/finance-march.yaml
       infercost build scenarios/finance-march.yaml
+      infercost assumptions out/edited.xlsx --scenarios-only -o scenarios/finance.yaml
+      infercost build pricebooks/2026-04-01.yaml scenarios/finance.yaml
     """
     from .document import write_text
-    from .keep import assumptions_text, read_current
+    from .keep import assumptions_text, edited_rows, read_current
 
     current = read_current(workbook)
-    text = assumptions_text(current)
+    text = assumptions_text(current, scenarios_only)
     write_text(output, text)
+    if scenarios_only and (rows := edited_rows(current)):
+        log.warning(
+            "not written (--scenarios-only): edited prices or tiers of %d "
+            "provider(s): %s; carry them with 'infercost build NEW.yaml "
+            "--keep-inputs %s'",
+            len(rows),
+            ", ".join(rows[:5]) + (" ..." if len(rows) > 5 else ""),
+            workbook,
+        )
     log.info(
         "wrote %s: the inputs of %s (%d differ from the pricebook it was built from)",
         output,

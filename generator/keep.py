@@ -449,12 +449,21 @@ def rebuild(
     return Rebuild(write_book(book, out, extra), kept, diff)
 
 
-def assumptions_text(current: Current) -> str:
+def edited_rows(current: Current) -> list[str]:
+    """Ids of the providers whose prices or tiers were edited in the workbook."""
+    built = {p.id: p for p in current.built.providers}
+    return [p.id for p in current.book.providers if built.get(p.id) != p]
+
+
+def assumptions_text(current: Current, scenarios_only: bool = False) -> str:
     """The workbook's current inputs as a full pricebook document (YAML text).
 
     ``infercost build`` takes the text directly; the workbook it builds has
-    the same inputs as the one read. Raises InputError when an input cell
-    cannot be read (a number cell holding text, a moved provider row).
+    the same inputs as the one read. With ``scenarios_only``, only the
+    scenarios, the forecast length and the sensitivity grids: a file to give
+    ``build`` after a new price snapshot (it names no provider, so it fits
+    any). Raises InputError when an input cell cannot be read (a number cell
+    holding text, a moved provider row).
     """
     import datetime as dt
 
@@ -469,6 +478,15 @@ def assumptions_text(current: Current) -> str:
         f"{dt.date.today().isoformat()}, written by 'infercost assumptions'.",
         "Build it with: infercost build THIS_FILE.yaml",
     ]
+    if scenarios_only:
+        doc = {
+            "format": doc["format"],
+            "scenarios": doc["scenarios"],
+            "forecast": {"months": book.forecast_months},
+            "sensitivity": doc["sensitivity"],
+        }
+        header[1] = "Build it with prices: infercost build PRICES.yaml THIS_FILE.yaml"
+        return dump_document(doc, "\n".join(header))
     if current.changed:
         header.append(
             f"{len(current.changed)} inputs differ from the pricebook the workbook "

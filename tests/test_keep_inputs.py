@@ -296,6 +296,28 @@ def test_assumptions_yaml_is_a_full_pricebook(edited, tmp_path):
     assert replace(book.scenarios[0]) == feb.scenarios[0]
 
 
+def test_scenarios_only_assumptions_combine_with_new_prices(edited, tmp_path):
+    """--scenarios-only: no providers; after a new price file, the edited
+    scenarios and the new prices; price edits left behind, and said so."""
+    path = tmp_path / "finance.yaml"
+    result = run("assumptions", str(edited), "--scenarios-only", "-o", str(path))
+    assert "vertex_gpt_oss" in result.stderr
+    assert "--keep-inputs" in result.stderr
+    text = path.read_text(encoding="utf-8")
+    assert "providers" not in text
+    prices = new_prices(tmp_path)
+    out = tmp_path / "combined.xlsx"
+    run("build", str(prices), str(path), "-o", str(out))
+    now = read_current(out)
+    agent = next(s for s in now.book.scenarios if s.id == "agent")
+    assert agent.input_share == 0.5
+    assert agent.growth_rate == 0.08
+    assert now.book.provider("vertex_gpt_oss").output_rate == 0.25  # new book's
+    assert now.book.provider("io_net").fixed_monthly == 250
+    assert now.book.forecast_months == load_book([FEB]).forecast_months
+    assert now.changed == []
+
+
 def test_assumptions_refuses_an_unreadable_input(workbook_copy, default_plan, tmp_path):
     """A number cell that holds a bad value is an error, not a silent default."""
     edit(workbook_copy, default_plan, "input_share_agent", 7)
