@@ -61,7 +61,9 @@ def _exit_cleanly_on_sigterm() -> None:
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="infercost")
 @click.option("-v", "--verbose", count=True, help="Say more on stderr (-vv: debug).")
-@click.option("-q", "--quiet", is_flag=True, help="Print only errors.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print only errors (no progress bar)."
+)
 @click.option("--debug", is_flag=True, help="Show a traceback for every error.")
 @click.pass_context
 def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
@@ -81,6 +83,10 @@ def main(ctx: click.Context, verbose: int, quiet: bool, debug: bool) -> None:
     log.handlers[:] = [handler]
     log.setLevel(level)
     log.propagate = False
+    from . import progress
+
+    # A bar on stderr for long work, when stderr is a terminal (see progress).
+    progress.enable(not quiet)
 
 
 def _paths(pricebooks: tuple[Path, ...]) -> list[Path]:

@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from . import __version__
+from . import __version__, progress
 from . import model as m
 from .charts import add_charts
 from .errors import InputError
@@ -213,22 +213,28 @@ class Layout:
 
     # -- the sheets ----------------------------------------------------------
     def build(self) -> Plan:
-        self.inputs()
-        self.pricebook()
-        self.costs_sheet()
-        self.ranking()
-        self.multipliers()
-        self.breakeven()
-        self.forecast()
-        self.sensitivity()
-        self.checks()
-        self.summary()
-        self.notes()
-        self.metadata()
-        for sheet in self.plan.sheets:
-            if not sheet.hidden:
-                sheet.fit_widths()
-        add_charts(self)
+        steps = (
+            ("Inputs", self.inputs),
+            ("Pricebook", self.pricebook),
+            ("Costs", self.costs_sheet),
+            ("Ranking", self.ranking),
+            ("Multipliers", self.multipliers),
+            ("Breakeven", self.breakeven),
+            ("Forecast", self.forecast),
+            ("Sensitivity", self.sensitivity),
+            ("Checks", self.checks),
+            ("Summary", self.summary),
+            ("Notes", self.notes),
+            ("metadata", self.metadata),
+            ("column widths", self.fit_widths),
+            ("charts", lambda: add_charts(self)),
+        )
+        big = len(self.providers) >= progress.LAYOUT_MIN_PROVIDERS
+        with progress.bar("laying out", len(steps), show=big) as shown:
+            for label, step in steps:
+                shown.advance(0, label)
+                step()
+                shown.advance(1)
         book = self.book
         date = book.price_date.isoformat() if book.price_date else "undated"
         self.plan.header = f"{book.name} (prices of {date})"
@@ -238,6 +244,11 @@ class Layout:
             "comments": f"Built by infercost {__version__}",
         }
         return self.plan
+
+    def fit_widths(self) -> None:
+        for sheet in self.plan.sheets:
+            if not sheet.hidden:
+                sheet.fit_widths()
 
     def inputs(self) -> None:
         sh = self.sheet(INPUTS)

@@ -36,6 +36,7 @@ from typing import Any
 
 from defusedxml import ElementTree
 
+from . import progress
 from .engine import ENGINES, EngineError, available_engines, read_values, recalculate_to
 from .errors import InputError
 from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
@@ -917,9 +918,31 @@ def _verify(
     recalculation: list[Recalculation],
     start: float,
 ) -> Result:
+    try:
+        big = path.stat().st_size >= progress.VERIFY_MIN_BYTES
+    except OSError:
+        big = False
+    with progress.bar("verifying", 6, show=big, eta=False) as shown:
+        return _verify_steps(
+            path, engine, why, tolerance, start_engine, recalculation, start, shown
+        )
+
+
+def _verify_steps(
+    path: Path,
+    engine: str,
+    why: str,
+    tolerance: float,
+    start_engine: Callable[[], None],
+    recalculation: list[Recalculation],
+    start: float,
+    shown: progress.Bar,
+) -> Result:
     from .layout import build_plan
 
+    shown.advance(0, "reading the workbook")
     workbook = read_workbook(path, start_engine)
+    shown.advance(1, "recomputing the model")
     as_built = build_plan(workbook.built)
     rows, misplaced = check_pricebook_rows(workbook)
     rows += check_inputs_rows(workbook, as_built)
@@ -941,6 +964,7 @@ def _verify(
             )
             result.findings += input_findings
             plan = as_built
+    shown.advance(1, "checking formulas")
     structure, _ = check_structure(workbook, plan)
     result.findings += structure
     result.formulas = sum(
@@ -953,8 +977,11 @@ def _verify(
             values = read_values(path)
         else:
             engine_start = recalculation[0].started
+            shown.advance(1, "reading cached values")
             cached = read_values(path)
+            shown.advance(1, f"waiting for {engine}")
             values = recalculation[0].values()
+        shown.advance(1, "comparing values")
         result.engine_seconds = time.perf_counter() - engine_start
         intact = not any(f.severity == "error" for f in result.findings)
         mismatches = check_values(plan, values, engine, tolerance, intact=intact)
@@ -974,6 +1001,7 @@ def _verify(
             )
     result.findings.sort(key=lambda f: (f.severity != "error", _kind_order(f.kind)))
     result.seconds = time.perf_counter() - start
+    shown.finish()
     return result
 
 

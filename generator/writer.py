@@ -33,6 +33,7 @@ from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
+from . import progress
 from .errors import OutputError
 from .plan import FORMULA, INPUT, NA, Chart, Plan, SheetPlan
 
@@ -332,10 +333,30 @@ def _write(plan: Plan, path: Path) -> None:
     workbook.set_calc_mode("auto")
     formats = _Formats(workbook)
     sheets = {}
+    cells = sum(len(sheet.cells) for sheet in plan.sheets)
+    # Saving (zipping the sheets) takes about a quarter of the writing time.
+    saving = cells // 4
+    with progress.bar(
+        "writing", cells + saving, show=cells >= progress.WRITE_MIN_CELLS
+    ) as shown:
+        _write_all(workbook, plan, formats, sheets, shown)
+        shown.advance(0, "saving")
+        workbook.close()
+        shown.finish()
+
+
+def _write_all(
+    workbook: xlsxwriter.Workbook,
+    plan: Plan,
+    formats: _Formats,
+    sheets: dict[str, Any],
+    shown: progress.Bar,
+) -> None:
+    """Every sheet, defined name and chart of ``plan`` (nothing saved yet)."""
     for sheet in plan.sheets:
         worksheet = workbook.add_worksheet(sheet.title, worksheet_class=_Worksheet)
         sheets[sheet.title] = worksheet
-        _write_sheet(worksheet, sheet, formats, plan.header)
+        _write_sheet(worksheet, sheet, formats, plan.header, shown)
     for name, (title, row, col) in sorted(plan.names().items()):
         from .plan import ref
 
@@ -347,7 +368,6 @@ def _write(plan: Plan, path: Path) -> None:
             breaks.setdefault(chart.sheet, []).append(row)
     for title, rows in breaks.items():
         sheets[title].set_h_pagebreaks(sorted(set(rows)))
-    workbook.close()
 
 
 def _write_chart(
@@ -414,7 +434,13 @@ def _check(code: int | None, sheet: str, row: int, col: int) -> None:
         )
 
 
-def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> None:
+#: Cells written between two updates of the progress bar.
+_PROGRESS_EVERY = 4096
+
+
+def _write_sheet(
+    ws: Any, sheet: SheetPlan, formats: _Formats, header: str, shown: progress.Bar
+) -> None:
     for col, width in sheet.widths.items():
         ws.set_column(col, col, width)
     # Headings that wrap get rows tall enough for three lines (LibreOffice does
@@ -422,7 +448,10 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
     wrapped = {
         row for (row, _), cell in sheet.cells.items() if cell.style == "header_wrap"
     }
-    for (row, col), cell in sorted(sheet.cells.items()):
+    shown.advance(0, sheet.title)
+    for count, ((row, col), cell) in enumerate(sorted(sheet.cells.items()), 1):
+        if not count % _PROGRESS_EVERY:
+            shown.advance(_PROGRESS_EVERY)
         if row in wrapped:
             ws.set_row(row, 40)
             wrapped.discard(row)
@@ -461,6 +490,7 @@ def _write_sheet(ws: Any, sheet: SheetPlan, formats: _Formats, header: str) -> N
             else:
                 code = ws.write_string(row, col, text, fmt)
         _check(code, sheet.title, row, col)
+    shown.advance(len(sheet.cells) % _PROGRESS_EVERY)
     for v in sheet.validations:
         _check(
             ws.data_validation(

@@ -400,7 +400,7 @@ def test_an_engine_that_does_not_recalculate_is_caught(built_workbook, monkeypat
     """The planted canary value surviving the engine is exit 2, never a pass."""
     import generator.verify
 
-    def keep_cached_values(src, engine, out, timeout=300):
+    def keep_cached_values(src, engine, out, timeout=300, **options):
         shutil.copyfile(src, out)  # what LibreOffice does with default settings
         return Path(out)
 
