@@ -157,9 +157,16 @@ def write_plan(plan: Plan, path: Path) -> None:
         ) from None
     os.close(fd)
     try:
-        with warnings.catch_warnings():
+        # XlsxWriter keeps each sheet's rows in a file of its own until it
+        # saves; they live in a folder of ours, removed whatever happens.
+        with (
+            tempfile.TemporaryDirectory(
+                prefix="infercost-rows-", ignore_cleanup_errors=True
+            ) as scratch,
+            warnings.catch_warnings(),
+        ):
             warnings.simplefilter("error")
-            _write(plan, Path(tmp))
+            _write(plan, Path(tmp), scratch)
         os.chmod(tmp, _new_mode(path))
         os.replace(tmp, path)
     except (XlsxWriterException, UserWarning, OSError) as exc:
@@ -316,10 +323,11 @@ class _Worksheet(Worksheet):
         return formula[1:] if formula.startswith("=") else formula
 
 
-def _write(plan: Plan, path: Path) -> None:
+def _write(plan: Plan, path: Path, scratch: str) -> None:
     workbook = xlsxwriter.Workbook(
         str(path),
         {
+            "tmpdir": scratch,
             "strings_to_formulas": False,
             "strings_to_urls": False,
             "strings_to_numbers": False,
@@ -336,13 +344,21 @@ def _write(plan: Plan, path: Path) -> None:
     cells = sum(len(sheet.cells) for sheet in plan.sheets)
     # Saving (zipping the sheets) takes about a quarter of the writing time.
     saving = cells // 4
-    with progress.bar(
-        "writing", cells + saving, show=cells >= progress.WRITE_MIN_CELLS
-    ) as shown:
-        _write_all(workbook, plan, formats, sheets, shown)
-        shown.advance(0, "saving")
-        workbook.close()
-        shown.finish()
+    try:
+        with progress.bar(
+            "writing", cells + saving, show=cells >= progress.WRITE_MIN_CELLS
+        ) as shown:
+            _write_all(workbook, plan, formats, sheets, shown)
+            shown.advance(0, "saving")
+            workbook.close()
+            shown.finish()
+    except BaseException:
+        # Close the sheets' row files, so that their folder can be removed.
+        for worksheet in sheets.values():
+            handle = getattr(worksheet, "row_data_fh", None)
+            if handle is not None and not handle.closed:
+                handle.close()
+        raise
 
 
 def _write_all(

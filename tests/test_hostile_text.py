@@ -247,11 +247,21 @@ def test_text_longer_than_a_cell_is_an_error(plan, tmp_path: Path) -> None:
     assert list(tmp_path.glob(".out.xlsx.*")) == []
 
 
-def test_control_character_in_a_cell_is_an_error(plan, tmp_path: Path) -> None:
-    """A character XML cannot store is refused, naming the cell."""
+def test_control_character_in_a_cell_is_an_error(
+    plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A character XML cannot store is refused, naming the cell; the build
+    stopped midway leaves no temporary file behind."""
+    import tempfile
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     plan.sheet(NOTES).label(200, 1, "bell \x07")
     with pytest.raises(OutputError, match=r"Notes!B201: .*U\+0007"):
         write_plan(plan, tmp_path / "out.xlsx")
+    assert list(scratch.iterdir()) == []
+    assert not (tmp_path / "out.xlsx").exists()
 
 
 def test_xlsxwriter_warning_is_an_error(plan, tmp_path: Path) -> None:
