@@ -39,7 +39,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from . import model as m
-from .plan import NA_VALUE, Chart, SheetPlan, a1
+from .plan import NA_VALUE, Chart, SheetPlan, a1, ref
 
 if TYPE_CHECKING:  # pragma: no cover - layout imports this module
     from .layout import Layout
@@ -104,7 +104,7 @@ def rows_per_page(width_px: int) -> int:
 
 def add_charts(layout: Layout) -> None:
     """Add the Summary's charts (and the cells they need) to ``layout.plan``."""
-    from .layout import SUMMARY
+    from .layout import BREAKEVEN, FORECAST, SUMMARY
 
     summary = layout.sheet(SUMMARY)
     charts: list[Chart] = []
@@ -116,6 +116,8 @@ def add_charts(layout: Layout) -> None:
     if len(layout.scenarios) > 1:
         charts.append(_multipliers(layout))
     charts = [chart for chart in charts if chart.series]  # nothing to draw
+    for title in (BREAKEVEN, FORECAST):  # the chart series cells just added
+        layout.sheet(title).fit_widths()
     _place(summary, charts, layout.summary_charts_row)
     layout.plan.charts.extend(charts)
 
@@ -144,7 +146,12 @@ def _place(summary: SheetPlan, charts: list[Chart], top: int) -> None:
             chart.sheet = summary.title
             chart.anchor = a1(row, 0)
             chart.options["set_size"] = {"width": chart_px, "height": CHART_HEIGHT_PX}
-            chart.options["insert"] = {"x_offset": j * (chart_px + GAP_PX)}
+            # A little below the row line, so that no border is drawn on the
+            # page above when the row starts a page.
+            chart.options["insert"] = {
+                "x_offset": j * (chart_px + GAP_PX),
+                "y_offset": 6,
+            }
             if new_page and j == 0:
                 chart.options["page_break"] = True
         row += CHART_ROWS
@@ -284,37 +291,30 @@ def _crossover(layout: Layout, s: Scenario) -> Chart:
             chart.log_value_ranges.append((BREAKEVEN, r, 2 + k, r))
     for k in range(n):
         chart.log_value_ranges.append((BREAKEVEN, x_row, 2 + k, x_row))
-    markers = ("diamond", "triangle", "square", "circle")
+    # Break-even points are markers named in the legend (labels beside the
+    # points overlap where two break-evens are close): the lowest one, which
+    # the recommendation uses, in black; the headline pairs in red.
+    markers = ("triangle", "square", "circle", "x")
     for k, (row, f, t) in enumerate(guarded["points"]):
+        lowest = t is None
+        colour = "#000000" if lowest else "#C00000"
         chart.series.append(
             {
-                "name": f"{f.label} = {t.label}",
+                "name": f if lowest else f"{f.label} = {t.label}",
                 "categories": [BREAKEVEN, row, 2, row, 2],
                 "values": [BREAKEVEN, row, 3, row, 3],
                 "line": {"none": True},
                 "marker": {
-                    "type": markers[k % len(markers)],
-                    "size": 8,
-                    "fill": {"color": "#C00000"},
+                    "type": "diamond" if lowest else markers[(k - 1) % len(markers)],
+                    "size": 9 if lowest else 7,
+                    "fill": {"color": colour},
                     "border": {"color": "#FFFFFF"},
-                },
-                "data_labels": {
-                    "series_name": True,
-                    "position": "left" if k % 2 == 0 else "right",
-                    "font": {**FONT, "bold": True, "color": "#C00000"},
-                    "fill": {"color": "#FFFFFF"},
                 },
             }
         )
         chart.log_value_ranges.append((BREAKEVEN, row, 2, row))
         chart.log_value_ranges.append((BREAKEVEN, row, 3, row))
-    # The points are named by their labels, not in the legend.
-    lines = len(chart.series) - len(guarded["points"])
-    chart.options["set_legend"] = {
-        "position": "right",
-        "font": FONT,
-        "delete_series": list(range(lines, len(chart.series))),
-    }
+    chart.options["set_legend"] = {"position": "right", "font": FONT}
     chart.options["set_x_axis"] = _axis(
         "Monthly volume (base tokens / month, log scale)",
         VOLUME,
@@ -397,14 +397,15 @@ def _guarded_crossover(layout: Layout, sheet: SheetPlan, s: Scenario) -> dict[st
         if (sid, f, t) in layout.pair_cells
     ]
     out["points"] = []
-    if not pairs:
+    if not pairs and not any(p.is_fixed for p in layout.providers):
         return out
     row += 1
     sheet.label(
         row,
         0,
-        f"{s.label} profile: break-even points, the volume (x) and the fixed "
-        "row's cost there (y)",
+        f"{s.label} profile: break-even points, the volume (x) and the cost "
+        "there (y); the first is the lowest break-even, which the "
+        "recommendation uses",
         "label",
     )
     row += 1
@@ -413,6 +414,7 @@ def _guarded_crossover(layout: Layout, sheet: SheetPlan, s: Scenario) -> dict[st
     ):
         sheet.label(row, col, heading, "header")
     row += 1
+    row = _lowest_point(layout, sheet, s, row, out)
     index = {p.id: i for i, p in enumerate(layout.providers)}
     for f_id, t_id in pairs:
         i = index[f_id]
@@ -452,6 +454,47 @@ def _guarded_crossover(layout: Layout, sheet: SheetPlan, s: Scenario) -> dict[st
     return out
 
 
+def _lowest_point(
+    layout: Layout, sheet: SheetPlan, s: Scenario, row: int, out: dict[str, Any]
+) -> int:
+    """The lowest eligible break-even as a point: its volume and the cost there.
+
+    The cost is the cheapest eligible per-token row's at that volume (the
+    fixed row's is the same there). #N/A when there is none or it is 0.
+    """
+    from .layout import C_BLENDED, C_EGRESS, C_FIXED
+
+    sid = s.id
+    lowest = m.lowest_breakeven(layout.providers, s)
+    costs = [m.monthly_cost(p, s, s.base_tokens) for p in layout.providers]
+    ok = [m.eligibility(p, s)[0] for p in layout.providers]
+    best = m.cheapest_per_token(layout.providers, costs, ok)
+    x: Any = NA_VALUE
+    y: Any = NA_VALUE
+    if lowest is not None and lowest > 0 and best is not None:
+        x = lowest
+        y = m.monthly_cost(layout.providers[best], s, lowest)
+    sheet.label(row, 0, "lowest", "id")
+    sheet.label(row, 1, "cheapest per-token", "id")
+    low = f"lowest_breakeven_{sid}"
+    sheet.formula(
+        row, 2, f"IF(ISNUMBER({low}),IF({low}>0,{low},NA()),NA())", x, "calc:tokens"
+    )
+    x_cell, idx = a1(row, 2), f"cheapest_token_row_{sid}"
+    sheet.formula(
+        row,
+        3,
+        f"IF(AND(ISNUMBER({x_cell}),ISNUMBER({idx})),{x_cell}/tokens_per_million*"
+        f"overhead_{sid}*INDEX({layout.lookup_area(s, C_BLENDED)},{idx},1)+"
+        f"INDEX({layout.lookup_area(s, C_FIXED)},{idx},1)+"
+        f"INDEX({layout.lookup_area(s, C_EGRESS)},{idx},1),NA())",
+        y,
+        "calc:money",
+    )
+    out["points"].append((row, "Lowest break-even", None))
+    return row + 1
+
+
 def _positive(value: Any) -> bool:
     return (
         isinstance(value, (int, float)) and not isinstance(value, bool) and (value > 0)
@@ -463,52 +506,51 @@ def _cheapest_rows(layout: Layout, s: Any, count: int) -> list[int]:
     costs = [m.monthly_cost(p, s, s.base_tokens) for p in layout.providers]
     ok = [m.eligibility(p, s)[0] for p in layout.providers]
     order = m.order(costs, ok)
-    eligible = [i for i in order if ok[i]]
-    return (eligible or order)[:count]
+    return [i for i in order if ok[i]][:count]
 
 
 def _forecasts(layout: Layout) -> list[Chart]:
-    """Cumulative spend of the first scenario, monthly cost of the second."""
+    """Cumulative spend of the first scenario, monthly cost of each other one."""
     from .layout import FORECAST
 
     scenarios = layout.scenarios
     wanted = [(scenarios[0], "cumulative")]
-    wanted.append((scenarios[1] if len(scenarios) > 1 else scenarios[0], "monthly"))
+    wanted += [(s, "monthly") for s in scenarios[1:]] or [(scenarios[0], "monthly")]
     charts = []
+    shown = min(FORECAST_ROWS, layout.n)
     for s, kind in wanted:
-        fb = layout.forecast_blocks[s.id]
-        months = fb["last_col"] - fb["first_col"] + 1
-        rows = _cheapest_rows(layout, s, FORECAST_ROWS)
-        name_col = 0 if _use_ids(layout) else 1  # Forecast: id, provider
+        block = _forecast_series(layout, s, kind)
         if kind == "cumulative":
             title = (
-                f"{s.label}: cumulative spend over {months} months, "
-                f"{len(rows)} cheapest rows ($)"
+                f"{s.label} forecast: cumulative spend, {shown} cheapest eligible ($)"
             )
-            first, axis = fb["cfirst"], "Cumulative cost ($)"
+            axis = "Cumulative cost ($)"
         else:
             title = (
-                f"{s.label}: monthly cost over {months} months, "
-                f"{len(rows)} cheapest rows ($ / month)"
+                f"{s.label} forecast: monthly cost, {shown} cheapest eligible "
+                "($ / month)"
             )
-            first, axis = fb["first"], "Monthly cost ($ / month)"
+            axis = "Monthly cost ($ / month)"
         chart = _chart({"type": "line"}, title)
-        for i in rows:
-            if i not in fb["offset"]:
-                continue  # not a forecast row (large books forecast a selection)
-            r = first + fb["offset"][i]
-            colour = PALETTE[i % len(PALETTE)]
+        for j, r in enumerate(block["rows"]):
+            colour = PALETTE[j % len(PALETTE)]
             chart.series.append(
                 {
-                    "name": [FORECAST, r, name_col],
+                    "name": [FORECAST, r, 2],
                     "categories": [
                         FORECAST,
-                        fb["month_row"],
-                        fb["first_col"],
-                        fb["month_row"],
-                        fb["last_col"],
+                        block["month_row"],
+                        block["first_col"],
+                        block["month_row"],
+                        block["last_col"],
                     ],
-                    "values": [FORECAST, r, fb["first_col"], r, fb["last_col"]],
+                    "values": [
+                        FORECAST,
+                        r,
+                        block["first_col"],
+                        r,
+                        block["last_col"],
+                    ],
                     "line": {"color": colour, "width": 2},
                     "marker": {
                         "type": "circle",
@@ -523,6 +565,117 @@ def _forecasts(layout: Layout) -> list[Chart]:
         chart.options["set_legend"] = {"position": "right", "font": FONT}
         charts.append(chart)
     return charts
+
+
+def _forecast_series(layout: Layout, s: Scenario, kind: str) -> dict[str, Any]:
+    """Cells a forecast chart reads, below the Forecast sheet's tables.
+
+    One row for each of the ``FORECAST_ROWS`` first positions of the scenario's
+    ranking, so the chart follows edits of prices and gates: the row's costs
+    month by month (``kind`` "monthly") or summed to that month
+    ("cumulative"), and #N/A (a gap) past the forecast months and where fewer
+    rows are eligible.
+    """
+    from .layout import C_BLENDED, C_EGRESS, C_FIXED, C_ID, C_LABEL, FORECAST, RANKING
+
+    sheet = layout.sheet(FORECAST)
+    sid = s.id
+    fb = layout.forecast_blocks[sid]
+    first_col, last_col = fb["first_col"], fb["last_col"]
+    months = last_col - first_col + 1
+    month_row, flag_row, vol_row = (
+        fb["month_row"],
+        fb["month_row"] + 1,
+        fb["month_row"] + 2,
+    )
+    active = min(months, layout.book.forecast_months)
+    row = max(r for r, _ in sheet.cells) + 2
+    what = "cumulative cost ($)" if kind == "cumulative" else "monthly cost ($ / month)"
+    sheet.label(
+        row,
+        0,
+        f"Chart series: {s.label}, {what} of the {FORECAST_ROWS} cheapest eligible "
+        "rows as ranked now; #N/A (a gap) past the forecast months",
+        "subtitle",
+    )
+    row += 1
+    for col, heading in enumerate(("Position", "Costs row", "Provider")):
+        sheet.label(row, col, heading, "header")
+    for k in range(months):
+        sheet.formula(
+            row,
+            first_col + k,
+            a1(month_row, first_col + k),
+            k,
+            "calc:int",
+        )
+    chart_month_row = row
+    row += 1
+    ranked = _cheapest_rows(layout, s, FORECAST_ROWS)
+    rblock = layout.ranking_blocks[sid]
+    names = layout.lookup_area(s, C_ID if _use_ids(layout) else C_LABEL)
+    rows = []
+    for j in range(min(FORECAST_ROWS, layout.n)):
+        i = ranked[j] if j < len(ranked) else None
+        p = layout.providers[i] if i is not None else None
+        rank_cell = ref(RANKING, rblock.first + j, 2, True, True)
+        costs_row = ref(RANKING, rblock.first + j, 1, True, True)
+        sheet.label(row, 0, f"#{j + 1}", "id")
+        sheet.formula(
+            row,
+            1,
+            f'IF(ISNUMBER({rank_cell}),{costs_row},"")',
+            i + 1 if i is not None else "",
+            "calc:int",
+        )
+        idx = a1(row, 1, False, True)
+        label = (p.id if _use_ids(layout) else p.label) if p is not None else ""
+        sheet.formula(
+            row,
+            2,
+            f'IF(ISNUMBER({idx}),INDEX({names},{idx},1),"")',
+            label,
+            "calc:text",
+        )
+        values = m.forecast_costs(p, s, active) if p is not None else []
+        running = 0.0
+        blended = f"INDEX({layout.lookup_area(s, C_BLENDED)},{idx},1)"
+        flat = (
+            f"(INDEX({layout.lookup_area(s, C_FIXED)},{idx},1)+"
+            f"INDEX({layout.lookup_area(s, C_EGRESS)},{idx},1))"
+        )
+        for k in range(months):
+            col = first_col + k
+            flag = a1(flag_row, col, True)
+            if kind == "cumulative":
+                start = a1(vol_row, first_col, True, True)
+                volume = f"SUM({start}:{a1(vol_row, col, True)})"
+                count = f"({a1(month_row, col, True)}+1)"
+            else:
+                volume, count = a1(vol_row, col, True), ""
+            cost = (
+                f"{volume}/tokens_per_million*overhead_{sid}*{blended}+"
+                f"{count + '*' if count else ''}{flat}"
+            )
+            value: Any = NA_VALUE
+            if p is not None and k < active:
+                running += values[k]
+                value = running if kind == "cumulative" else values[k]
+            sheet.formula(
+                row,
+                col,
+                f"IF(AND(ISNUMBER({idx}),{flag}=1),{cost},NA())",
+                value,
+                "calc:money",
+            )
+        rows.append(row)
+        row += 1
+    return {
+        "rows": rows,
+        "month_row": chart_month_row,
+        "first_col": first_col,
+        "last_col": last_col,
+    }
 
 
 def _multipliers(layout: Layout) -> Chart:

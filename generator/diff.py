@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from . import model as m
-from .layout import EVALUATE, NO_FIXED, STAY
 from .plan import SheetPlan
 from .pricebook import Book, Scenario, load_book
 from .report import snapshot_line, text_table
@@ -190,8 +189,8 @@ class ScenarioEffect:
         "Stay on pay-per-token" and its variant "(no fixed-cost row breaks
         even)" are the same decision: a change between them is no flip.
         """
-        return (self.old.recommendation == EVALUATE) != (
-            self.new.recommendation == EVALUATE
+        return m.evaluates_fixed_cost(self.old.recommendation) != (
+            m.evaluates_fixed_cost(self.new.recommendation)
         )
 
     @property
@@ -342,23 +341,8 @@ def headline(book: Book, s: Scenario) -> Headline:
     ok = [m.eligibility(p, s)[0] for p in book.providers]
     rank = m.ranks(costs, ok)
     top = rank.index(1) if 1 in rank else None
-    best_index = m.cheapest_per_token(book.providers, costs, ok)
-    best = book.providers[best_index] if best_index is not None else None
-    values: list[float] = []
-    if best is not None:
-        for i, p in enumerate(book.providers):
-            if not (p.is_fixed and ok[i]):
-                continue
-            be = m.breakeven(p, best, s)
-            if be.status == m.FIXED_ALWAYS_CHEAPER:
-                values.append(0.0)
-            elif be.status == m.CROSSES and be.volume is not None:
-                values.append(be.volume)
-    lowest = min(values) if values else None
-    if lowest is None:
-        rec = NO_FIXED
-    else:
-        rec = STAY if s.base_tokens < lowest else EVALUATE
+    lowest = m.lowest_breakeven(book.providers, s)
+    rec = m.recommendation(book.providers, s)
     return Headline(
         book.providers[top].id if top is not None else None,
         costs[top] if top is not None else None,

@@ -54,9 +54,12 @@ SHEETS = (
 WORKBOOK_MARK = "infercost-workbook 1"
 CHUNK = 15000  # code points: at most 30,000 UTF-16 units, under the 32,767 cap
 
-STAY = "stay on pay-per-token"
-EVALUATE = "evaluate fixed-cost infrastructure now"
-NO_FIXED = "stay on pay-per-token (no fixed-cost row breaks even)"
+STAY, EVALUATE, NO_FIXED = m.STAY, m.EVALUATE, m.NO_FIXED
+NO_FIXED_ELIGIBLE, FIXED_ONLY, NO_ELIGIBLE = (
+    m.NO_FIXED_ELIGIBLE,
+    m.FIXED_ONLY,
+    m.NO_ELIGIBLE,
+)
 CHECKS_HOLD = "TRUE: every check on the Checks sheet holds"
 CHECKS_FAIL = "FALSE: a check fails, see the Checks sheet"
 
@@ -1070,7 +1073,6 @@ class Layout:
 
     def breakeven(self) -> None:  # noqa: C901 - one sheet, three tables
         sh = self.sheet(BREAKEVEN)
-        tpm = "tokens_per_million"
         fixed = [(i, p) for i, p in enumerate(self.providers) if p.is_fixed]
         tokens = [(i, p) for i, p in enumerate(self.providers) if not p.is_fixed]
         sh.label(
@@ -1083,10 +1085,10 @@ class Layout:
         sh.label(
             1,
             0,
-            "V = (fixed + egress of the fixed row - fixed + egress of the "
-            "per-token row) / (overhead x (blended rate difference) / 1M), in "
-            "base tokens / month, under each scenario's profile (its input share "
-            "and overhead).",
+            "V = ((fixed + egress of the fixed row) - (fixed + egress of the "
+            "per-token row)) / (overhead x (blended rate of the per-token row - "
+            "blended rate of the fixed row)) x 1M, in base tokens / month, under "
+            "each scenario's profile (its input share and overhead).",
             "note",
         )
         row = 3
@@ -1104,7 +1106,7 @@ class Layout:
             "Per-token row",
             "Fixed eligible (1 = yes)",
             "Cost gap at 0 tokens ($ / month)",
-            "Slope gap ($ / base token)",
+            "Slope gap ($ / 1M base tokens)",
             "Status",
             "Break-even (tokens / month)",
             "Eligible break-even (tokens / month)",
@@ -1145,17 +1147,13 @@ class Layout:
                 )
                 slope_f = (
                     f"IF({has},overhead_{sid}*(INDEX({self.lookup_area(s, C_BLENDED)},"
-                    f'{best_row_name},1)-{self.costs_ref(s, i, C_BLENDED)})/{tpm},"")'
+                    f'{best_row_name},1)-{self.costs_ref(s, i, C_BLENDED)}),"")'
                 )
                 if best is not None:
                     gap = m.fixed_part(p) - m.fixed_part(best)
-                    slope = (
-                        m.overhead(s)
-                        * (
-                            m.blended_rate(best, s.input_share)
-                            - m.blended_rate(p, s.input_share)
-                        )
-                        / m.TOKENS_PER_MILLION
+                    slope = m.overhead(s) * (
+                        m.blended_rate(best, s.input_share)
+                        - m.blended_rate(p, s.input_share)
                     )
                     be = m.breakeven(p, best, s)
                     status, volume = be.status, be.volume
@@ -1215,15 +1213,17 @@ class Layout:
             sh.label(row, 0, f"{s.label}: recommendation", "label")
             base = self.scen(s, "base_tokens")
             low = f"lowest_breakeven_{sid}"
-            if lowest == "":
-                rec = NO_FIXED
-            else:
-                rec = STAY if s.base_tokens < lowest else EVALUATE
+            rec = m.recommendation(self.providers, s)
+            # Fixed eligible rows: the flags of column D of this block.
+            n_fixed_ok = f"SUM({area(None, first, 3, last)})" if fixed else "0"
             sh.formula(
                 row,
                 7,
+                f'IF(eligible_count_{sid}=0,"{NO_ELIGIBLE}",'
+                f'IF({n_fixed_ok}=0,"{NO_FIXED_ELIGIBLE}",'
+                f"IF(ISNUMBER(cheapest_token_row_{sid}),"
                 f'IF(ISNUMBER({low}),IF({base}<{low},"{STAY}",'
-                f'"{EVALUATE}"),"{NO_FIXED}")',
+                f'"{EVALUATE}"),"{NO_FIXED}"),"{FIXED_ONLY}")))',
                 rec,
                 "out:text",
                 self.name(f"recommendation_{sid}", f"scenario '{sid}'"),
@@ -1247,10 +1247,10 @@ class Layout:
             "Per-token row",
             "Both eligible (1 = yes)",
             "Cost gap at 0 tokens ($ / month)",
-            "Slope gap ($ / base token)",
+            "Slope gap ($ / 1M base tokens)",
             "Status",
             "Break-even (tokens / month)",
-            "Headline pair (1 = yes)",
+            "Headline pair",
         )
         for col, heading in enumerate(heads2):
             sh.label(row, col, heading, "header_wrap")
@@ -1287,13 +1287,12 @@ class Layout:
                         r,
                         5,
                         f"overhead_{sid}*({self.costs_ref(s, j, C_BLENDED)}-"
-                        f"{self.costs_ref(s, i, C_BLENDED)})/{tpm}",
+                        f"{self.costs_ref(s, i, C_BLENDED)})",
                         m.overhead(s)
                         * (
                             m.blended_rate(t, s.input_share)
                             - m.blended_rate(f, s.input_share)
-                        )
-                        / m.TOKENS_PER_MILLION,
+                        ),
                         "calc:slope",
                     )
                     be = m.breakeven(f, t, s)
@@ -1312,7 +1311,7 @@ class Layout:
                             f"providers '{f.id}' and '{t.id}'",
                         ),
                     )
-                    sh.label(r, 8, "1" if (f.id, t.id) in pairs else "", "text")
+                    sh.label(r, 8, "yes" if (f.id, t.id) in pairs else "", "text")
                     self.pair_cells[(sid, f.id, t.id)] = (r, 7)
                     row += 1
         if not fixed:
@@ -1346,7 +1345,8 @@ class Layout:
         sh.formula(
             r,
             volume_col,
-            f'IF({a1(r, status_col)}="{m.CROSSES}",{gap}/{slope},"")',
+            f'IF({a1(r, status_col)}="{m.CROSSES}",'
+            f'{gap}/{slope}*tokens_per_million,"")',
             volume if volume is not None else "",
             "out:tokens",
             name,
@@ -1719,9 +1719,9 @@ class Layout:
                 "Provider",
                 "A ($ / month)",
                 "B ($ / month per share)",
-                "Crossing share",
-                "Takes over above",
-                "Takes over below",
+                "Crosses the cheapest at share",
+                "Crossing above the input share",
+                "Crossing below the input share",
             )
         ):
             sh.label(head, col, heading, "header_wrap")
@@ -1862,6 +1862,13 @@ class Layout:
             )
             rows.append(
                 (
+                    f"{s.label}: at least one provider passes the gates",
+                    f"eligible_count_{sid}>0",
+                    any(m.eligibility(p, s)[0] for p in self.providers),
+                )
+            )
+            rows.append(
+                (
                     f"{s.label}: every row ranked or explained",
                     f"COUNT({self.costs_area(s, C_RANK)})=eligible_count_{sid}",
                     True,
@@ -1918,7 +1925,7 @@ class Layout:
             last + 2,
             1,
             f"AND({area(None, first, 1, last)})",
-            True,
+            all(value for _, _, value in rows),
             "out:bool",
             self.name("master_check", "checks"),
         )
@@ -2026,7 +2033,7 @@ class Layout:
             r,
             1,
             f'IF(master_check,"{CHECKS_HOLD}","{CHECKS_FAIL}")',
-            CHECKS_HOLD,
+            CHECKS_HOLD if self.plan.cell("master_check").value else CHECKS_FAIL,
             "out:text",
         )
 

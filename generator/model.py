@@ -31,6 +31,14 @@ NO_CROSSOVER = "never crosses"
 FIXED_ALWAYS_CHEAPER = "fixed always cheaper"
 CROSSES = "crosses"
 
+# The recommendation per scenario, in the reference analysis' terms.
+STAY = "stay on pay-per-token"
+EVALUATE = "evaluate fixed-cost infrastructure now"
+NO_FIXED = "stay on pay-per-token (no fixed-cost row breaks even)"
+NO_FIXED_ELIGIBLE = "stay on pay-per-token (no eligible fixed-cost row)"
+FIXED_ONLY = "evaluate fixed-cost infrastructure now (no eligible per-token row)"
+NO_ELIGIBLE = "none: no provider passes the gates"
+
 
 def overhead(s: Scenario) -> float:
     """Net token multiplier of retries, guardrail calls and cache hits."""
@@ -213,3 +221,48 @@ def multiplier(p: Provider, s: Scenario, base: Scenario) -> float | None:
 
 def is_close(a: float, b: float, rel: float = 1e-9) -> bool:
     return math.isclose(a, b, rel_tol=rel, abs_tol=1e-9)
+
+
+def lowest_breakeven(providers: list[Provider], s: Scenario) -> float | None:
+    """Lowest break-even of an eligible fixed row against the cheapest eligible
+    per-token row (0 when the fixed row is always cheaper), or None."""
+    costs = [monthly_cost(p, s, s.base_tokens) for p in providers]
+    ok = [eligibility(p, s)[0] for p in providers]
+    best_index = cheapest_per_token(providers, costs, ok)
+    if best_index is None:
+        return None
+    best = providers[best_index]
+    values: list[float] = []
+    for p, eligible in zip(providers, ok, strict=True):
+        if not (p.is_fixed and eligible):
+            continue
+        be = breakeven(p, best, s)
+        if be.status == FIXED_ALWAYS_CHEAPER:
+            values.append(0.0)
+        elif be.status == CROSSES and be.volume is not None:
+            values.append(be.volume)
+    return min(values) if values else None
+
+
+def recommendation(providers: list[Provider], s: Scenario) -> str:
+    """Pay per token below the lowest break-even; evaluate fixed-cost at or above.
+
+    When the gates leave no row, no fixed-cost row or no per-token row, the
+    recommendation says so instead of comparing volumes.
+    """
+    ok = [eligibility(p, s)[0] for p in providers]
+    if not any(ok):
+        return NO_ELIGIBLE
+    if not any(e for p, e in zip(providers, ok, strict=True) if p.is_fixed):
+        return NO_FIXED_ELIGIBLE
+    if not any(e for p, e in zip(providers, ok, strict=True) if not p.is_fixed):
+        return FIXED_ONLY
+    lowest = lowest_breakeven(providers, s)
+    if lowest is None:
+        return NO_FIXED
+    return STAY if s.base_tokens < lowest else EVALUATE
+
+
+def evaluates_fixed_cost(recommendation_text: str) -> bool:
+    """Whether a recommendation says to evaluate fixed-cost infrastructure."""
+    return recommendation_text.startswith(EVALUATE)

@@ -6,6 +6,7 @@ they plot are the cached values of the cells their series refer to.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shutil
 import zipfile
@@ -15,12 +16,16 @@ from xml.etree import ElementTree
 import yaml
 from engines import require_engine
 from openpyxl import load_workbook
+from openpyxl.utils import column_index_from_string as column_index
+from openpyxl.utils import get_column_letter as openpyxl_column
 from openpyxl.utils import range_boundaries
 from xlsx_edit import defined_name, set_cell_value
 
+from generator import model as m
 from generator.build import build_workbook
 from generator.layout import SUMMARY
 from generator.plan import INPUT, LABEL
+from generator.pricebook import load_book
 
 NS = {
     "c": "http://schemas.openxmlformats.org/drawingml/2006/chart",
@@ -32,6 +37,8 @@ NS = {
 }
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BOOK = ROOT / "pricebooks" / "2026-02-21.yaml"
+
+FEB = Path(__file__).resolve().parent.parent / "pricebooks" / "2026-02-21.yaml"
 
 
 # -- reading charts back -------------------------------------------------------
@@ -161,8 +168,8 @@ def test_default_workbook_has_seven_charts_on_the_summary(built_workbook):
         "Standard API ranking",
         "Agent ranking after the quality gate",
         "multiplier",
-        "Standard API: cumulative spend",
-        "Agent: monthly cost",
+        "Standard API forecast: cumulative spend",
+        "Agent forecast: monthly cost",
         "Crossover map",
     ):
         _chart(charts, pattern)
@@ -209,7 +216,11 @@ def test_ranking_and_crossover_charts_have_logarithmic_axes(built_workbook):
 
 
 def test_crossover_map_marks_the_breakeven_points(built_workbook, default_book):
-    """Each headline pair is a marker-only series at (break-even, cost there)."""
+    """The lowest break-even and each headline pair are marker-only series.
+
+    Each sits at (break-even volume, cost there); the lowest is the one the
+    recommendation uses (against the cheapest eligible per-token row).
+    """
     points = []
     for chart in _chart(charts_of(built_workbook), "Crossover map"):
         markers = [
@@ -217,17 +228,20 @@ def test_crossover_map_marks_the_breakeven_points(built_workbook, default_book):
             for s in chart["root"].iter(f"{{{NS['c']}}}ser")
             if s.find("c:spPr/a:ln/a:noFill", NS) is not None
         ]
-        assert len(markers) == len(default_book.breakeven_pairs)
+        assert len(markers) == 1 + len(default_book.breakeven_pairs)
         for series in markers:
             (x,) = cached_range(built_workbook, series.find("c:xVal//c:f", NS).text)
             (y,) = cached_range(built_workbook, series.find("c:yVal//c:f", NS).text)
-            points.append((round(x), y))
-    # Both profiles: the standard one gives the published break-evens.
+            points.append((round(x), round(y, 6)))
+    # Both profiles: the standard one gives the published break-evens; the
+    # lowest are io.net against Vertex gpt-oss (agent) and Gemma 3 4B.
     assert sorted(points) == [
         (794296197, 210.0),
+        (934466114, 210.0),
         (1631720649, 210.0),
         (2068952475, 547.0),
         (4250243787, 547.0),
+        (4568817818, 210.0),
     ]
 
 
@@ -530,3 +544,82 @@ def test_recommendations_flip_with_volume(built_workbook, tmp_path):
     ):
         sheet, cell = defined_name(path, name)
         assert str(values[sheet][cell]).startswith(start)
+
+
+def test_recommendations_say_when_the_gates_leave_no_row(built_workbook, tmp_path):
+    """Gates that leave no fixed-cost row, or no row at all, are said as such.
+
+    The recommendation must not compare volumes with a break-even of rows that
+    fail the gates; LibreOffice recalculates the edited copy.
+    """
+    require_engine("libreoffice")
+    from generator.engine import recalculated_values
+
+    path = tmp_path / "gated.xlsx"
+    shutil.copyfile(built_workbook, path)
+    sheet, cell = defined_name(path, "min_quality_tier_agent")
+    set_cell_value(path, sheet, cell, 5)  # only Claude Sonnet 4.5, per-token
+    sheet, cell = defined_name(path, "min_sla_standard")
+    set_cell_value(path, sheet, cell, 0.99999)  # no row has that SLA
+    values = recalculated_values(path, "libreoffice", timeout=300)
+    standard, agent = _summary_recommendations(values)
+    assert standard == m.NO_ELIGIBLE
+    assert agent == m.NO_FIXED_ELIGIBLE
+    sheet, cell = defined_name(path, "master_check")
+    assert values[sheet][cell] in (False, 0)
+
+
+def test_recommendation_model_covers_every_gate_outcome():
+    """The model's recommendation: no row, no fixed row, no per-token row."""
+    book = load_book([FEB])
+    agent = next(s for s in book.scenarios if s.id == "agent")
+    rows = book.providers
+    fixed = [p for p in rows if p.is_fixed]
+    tokens = [p for p in rows if not p.is_fixed]
+    assert m.recommendation(rows, agent) == m.EVALUATE
+    assert m.recommendation(tokens, agent) == m.NO_FIXED_ELIGIBLE
+    assert m.recommendation(fixed, agent) == m.FIXED_ONLY
+    assert m.evaluates_fixed_cost(m.FIXED_ONLY)
+    gated = dataclasses.replace(agent, min_quality_tier=5)
+    assert m.recommendation(fixed, gated) == m.NO_ELIGIBLE
+
+
+def test_forecast_charts_follow_the_gates_and_the_forecast_months(
+    built_workbook, tmp_path
+):
+    """Forecast charts draw the cheapest eligible rows as ranked after an edit,
+    with gaps (never a drop to $0) past a shortened forecast."""
+    require_engine("libreoffice")
+    from generator.engine import recalculated_values
+
+    path = tmp_path / "short.xlsx"
+    shutil.copyfile(built_workbook, path)
+    sheet, cell = defined_name(path, "forecast_months")
+    set_cell_value(path, sheet, cell, 3)
+    sheet, cell = defined_name(path, "min_quality_tier_agent")
+    set_cell_value(path, sheet, cell, 5)  # Claude Sonnet 4.5 alone
+    values = recalculated_values(path, "libreoffice", timeout=300)
+    monthly = _chart(charts_of(path), "Agent forecast: monthly")[0]["root"]
+    series = list(monthly.iter(f"{{{NS['c']}}}ser"))
+    names = [s.find("c:tx//c:f", NS).text for s in series]
+    refs = [s.find("c:val//c:f", NS).text for s in series]
+
+    def cells(reference: str) -> list[object]:
+        title, span = reference.replace("'", "").split("!")
+        first, last = span.replace("$", "").split(":")
+        row = first.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        start = first[: -len(row)]
+        end = last[: -len(row)]
+        columns = [
+            openpyxl_column(n)
+            for n in range(column_index(start), column_index(end) + 1)
+        ]
+        return [values[title].get(f"{c}{row}") for c in columns]
+
+    top = cells(refs[0])
+    assert all(isinstance(v, float) and v > 0 for v in top[:3])
+    assert all(v in (None, "#N/A") for v in top[3:])  # gaps, not zeros
+    name_title, name_cell = names[0].replace("'", "").replace("$", "").split("!")
+    assert values[name_title][name_cell] == "Claude Sonnet 4.5"
+    for reference in refs[1:]:  # no other row passes the tier-5 gate
+        assert all(v in (None, "#N/A") for v in cells(reference))

@@ -27,7 +27,7 @@ from generator.diff import (
     render_diff,
     snapshot,
 )
-from generator.layout import EVALUATE, NO_FIXED, STAY, build_plan
+from generator.layout import EVALUATE, NO_FIXED_ELIGIBLE, STAY, build_plan
 from generator.plan import a1
 from generator.pricebook import load_book
 from generator.verify import verify_workbook
@@ -140,7 +140,7 @@ def test_diff_reports_break_even_effects(march):
 
 
 def test_no_fixed_row_is_the_same_decision_as_staying(tmp_path):
-    """Stay on pay-per-token -> "(no fixed-cost row breaks even)" is no flip."""
+    """Stay on pay-per-token -> "(no eligible fixed-cost row)" is no flip."""
     data = yaml.safe_load(FEB.read_text(encoding="utf-8"))
     fixed = [p["id"] for p in data["providers"] if p["pricing"] == "fixed"]
     assert fixed
@@ -153,7 +153,7 @@ def test_no_fixed_row_is_the_same_decision_as_staying(tmp_path):
     diff = diff_books(load_side(FEB), load_side(only_tokens))
     standard = next(e for e in diff.effects if e.scenario == "standard")
     assert standard.old.recommendation == STAY
-    assert standard.new.recommendation == NO_FIXED
+    assert standard.new.recommendation == NO_FIXED_ELIGIBLE
     assert not standard.flipped
     assert "recommendation (same decision)" in render_diff(diff)
 
