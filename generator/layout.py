@@ -960,7 +960,7 @@ class Layout:
                 sh.formula(r, 4, pick(C_LABEL), p.label, "calc:text")
                 sh.formula(r, 5, pick(C_PRICING), p.pricing, "calc:text")
                 sh.formula(r, 6, pick(C_COST), costs[i], "out:money4")
-                sh.formula(r, 7, pick(C_REASON), elig[i][1], "calc:text")
+                sh.formula(r, 7, pick(C_REASON), elig[i][1], "calc:status")
                 cost_cell = a1(r, 6)
                 sh.formula(
                     r,
@@ -1449,6 +1449,20 @@ class Layout:
                 "every row).",
                 "note",
             )
+        # One timeline for the sheet, repeated on every printed page.
+        sh.label(row, 1, "Month of the forecast", "header")
+        sh.label(row, 2, "", "header")
+        for k in range(months):
+            col = first_col + k
+            sh.formula(
+                row,
+                col,
+                f"COLUMNS({a1(row, first_col, False, True)}:{a1(row, col)})-1",
+                k,
+                "head:int",
+            )
+        timeline = row
+        row += 2
         self.forecast_blocks: dict[str, dict[str, Any]] = {}
         for s in self.scenarios:
             sid = s.id
@@ -1550,7 +1564,7 @@ class Layout:
             }
             row = cfirst + len(chosen) + 1
         sh.widths = {0: 22, 1: 24, 2: 14, **{first_col + k: 12 for k in range(months)}}
-        sh.freeze = (3, 3)
+        sh.freeze = (timeline + 1, 3)
 
     def sensitivity(self) -> None:
         sh = self.sheet(SENSITIVITY)

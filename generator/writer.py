@@ -62,10 +62,13 @@ NUMBER_FORMATS = {
     "factor": '0.00"x"_)',
     "bool": "General",
     "text": "@",
+    "status": "@",
     "id": "@",
 }
 
 MAX_URL = 2079
+#: Frozen heading rows are printed on every page when there are at most this many.
+REPEAT_ROWS_MAX = 6
 
 
 class _Formats:
@@ -130,6 +133,10 @@ class _Formats:
             props.update(font_color=GREEN)
         elif role == "out":
             props.update(bold=True)
+        elif role == "head":  # a heading that is a formula (a timeline)
+            props.update(bold=True, bg_color=HEADER_FILL, bottom=1)
+        if fmt == "status":  # text beside a right-aligned amount
+            props.update(indent=1)
         return props
 
 
@@ -523,6 +530,8 @@ def _write_sheet(
         _check(code, sheet.title, first_row, first_col)
     if sheet.freeze:
         ws.freeze_panes(*sheet.freeze)
+        if 0 < sheet.freeze[0] <= REPEAT_ROWS_MAX:
+            ws.repeat_rows(0, sheet.freeze[0] - 1)  # the frozen rows, on every page
     ws.set_landscape()
     ws.fit_to_pages(1, 0)
     ws.set_paper(9)

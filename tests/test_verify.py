@@ -650,7 +650,7 @@ def test_sigterm_during_verify_stops_the_engine_and_cleans_up(workbook_copy, tmp
             assert time.monotonic() < deadline, "the fake engine never started"
             time.sleep(0.05)
         child.send_signal(signal.SIGTERM)
-        child.wait(timeout=30)
+        child.wait(timeout=120)  # a hang guard, generous for a loaded machine
     finally:
         if child.poll() is None:
             child.kill()
