@@ -623,3 +623,24 @@ def test_forecast_charts_follow_the_gates_and_the_forecast_months(
     assert values[name_title][name_cell] == "Claude Sonnet 4.5"
     for reference in refs[1:]:  # no other row passes the tier-5 gate
         assert all(v in (None, "#N/A") for v in cells(reference))
+
+
+def test_printed_pages_repeat_the_frozen_headings(built_workbook):
+    """Each sheet with frozen heading rows prints them on every page; the
+    Forecast's are its timeline, so a second page still shows the months."""
+    with zipfile.ZipFile(built_workbook) as package:
+        root = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    titles = {
+        name.text.split("!")[0].strip("'"): name.text.split("!")[1]
+        for name in root.iter(f"{{{NS['m']}}}definedName")
+        if name.get("name") == "_xlnm.Print_Titles"
+    }
+    assert titles["Forecast"] == "$1:$4"
+    assert titles["Pricebook"] == "$1:$4"
+    wb = load_workbook(built_workbook, read_only=True)
+    try:
+        timeline = [c.value for c in wb["Forecast"][4]]
+    finally:
+        wb.close()
+    assert timeline[1] == "Month of the forecast"
+    assert [str(v).startswith("=COLUMNS(") for v in timeline[3:9]] == [True] * 6
