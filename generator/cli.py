@@ -37,7 +37,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except InfercostError as exc:
             if ctx.obj and ctx.obj.get("debug"):
-                raise
+                import traceback
+
+                traceback.print_exc(file=sys.stderr)
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(exc.exit_code)
 

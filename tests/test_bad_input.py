@@ -1237,3 +1237,12 @@ def test_truncated_workbook_is_refused(good_workbook: Path, tmp_path: Path) -> N
     result = CliRunner().invoke(main, ["verify", "--engine", "cached", str(path)])
     assert result.exit_code == 2
     assert result.stderr.startswith(f"Error: {path}: ")
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_status(tmp_path: Path) -> None:
+    """--debug adds the traceback to the one-line error; the status stays 2."""
+    missing = tmp_path / "missing.yaml"
+    result = CliRunner().invoke(main, ["--debug", "build", str(missing)])
+    assert result.exit_code == 2
+    assert "Traceback (most recent call last)" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1] == f"Error: {missing}: no such file"
