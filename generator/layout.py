@@ -52,6 +52,9 @@ SHEETS = (
 )
 #: Marks a workbook as made by infercost, in cell A2 of the metadata sheet.
 WORKBOOK_MARK = "infercost-workbook 1"
+#: Break-even pairs a scenario above which the Breakeven sheet lists only the
+#: pricebook's headline pairs instead of every fixed x per-token pair.
+PAIRS_ALL_LIMIT = 1000
 CHUNK = 15000  # code points: at most 30,000 UTF-16 units, under the 32,767 cap
 
 STAY, EVALUATE, NO_FIXED = m.STAY, m.EVALUATE, m.NO_FIXED
@@ -1237,9 +1240,38 @@ class Layout:
                 "note",
             )
             row += 1
-        # Table 2: every fixed row against every per-token row, per scenario.
+        # Table 2: every fixed row against every per-token row, per scenario;
+        # past PAIRS_ALL_LIMIT pairs, the headline pairs only (the table would
+        # grow as fixed rows x per-token rows). Pinned by
+        # tests/test_workbook.py::test_many_pairs_list_the_headline_pairs_only.
+        every = len(fixed) * len(tokens) <= PAIRS_ALL_LIMIT
+        at = {p.id: i for i, p in enumerate(self.providers)}
+        listed = (
+            [(i, f, j, t) for i, f in fixed for j, t in tokens]
+            if every
+            else [
+                (at[f_id], self.providers[at[f_id]], at[t_id], self.providers[at[t_id]])
+                for f_id, t_id in self.book.breakeven_pairs
+            ]
+        )
         row += 1
-        sh.label(row, 0, "Every fixed-cost row against every per-token row", "subtitle")
+        if every:
+            sh.label(
+                row, 0, "Every fixed-cost row against every per-token row", "subtitle"
+            )
+        else:
+            sh.label(row, 0, "The headline break-even pairs", "subtitle")
+            sh.label(
+                row + 1,
+                0,
+                f"{len(fixed):,} fixed-cost rows x {len(tokens):,} per-token rows "
+                f"would make {len(fixed) * len(tokens):,} pairs a scenario; above "
+                f"{PAIRS_ALL_LIMIT:,} this table lists the pricebook's "
+                "breakeven_pairs only. The table above has every fixed-cost row "
+                "against the cheapest eligible per-token row.",
+                "note",
+            )
+            row += 1
         row += 1
         heads2 = (
             "Scenario",
@@ -1260,60 +1292,58 @@ class Layout:
         for s in self.scenarios:
             sid = s.id
             ok = [m.eligibility(p, s)[0] for p in self.providers]
-            for i, f in fixed:
-                for j, t in tokens:
-                    r = row
-                    sh.label(r, 0, sid, "id")
-                    sh.label(r, 1, f.id, "id")
-                    sh.label(r, 2, t.id, "id")
-                    sh.formula(
-                        r,
-                        3,
-                        f"{self.costs_ref(s, i, C_ELIG)}*"
-                        f"{self.costs_ref(s, j, C_ELIG)}",
-                        int(ok[i] and ok[j]),
-                        "calc:int",
-                    )
-                    sh.formula(
-                        r,
-                        4,
-                        f"{self.pb('fixed_monthly', i)}+"
-                        f"{self.pb('egress_monthly', i)}-"
-                        f"{self.pb('fixed_monthly', j)}-{self.pb('egress_monthly', j)}",
-                        m.fixed_part(f) - m.fixed_part(t),
-                        "calc:money4",
-                    )
-                    sh.formula(
-                        r,
-                        5,
-                        f"overhead_{sid}*({self.costs_ref(s, j, C_BLENDED)}-"
-                        f"{self.costs_ref(s, i, C_BLENDED)})",
-                        m.overhead(s)
-                        * (
-                            m.blended_rate(t, s.input_share)
-                            - m.blended_rate(f, s.input_share)
-                        ),
-                        "calc:slope",
-                    )
-                    be = m.breakeven(f, t, s)
-                    self._status_and_volume(
-                        sh,
-                        r,
-                        4,
-                        5,
-                        6,
-                        7,
-                        be.status,
-                        be.volume,
-                        None,
-                        self.name(
-                            f"breakeven_{sid}_{f.id}_{t.id}",
-                            f"providers '{f.id}' and '{t.id}'",
-                        ),
-                    )
-                    sh.label(r, 8, "yes" if (f.id, t.id) in pairs else "", "text")
-                    self.pair_cells[(sid, f.id, t.id)] = (r, 7)
-                    row += 1
+            for i, f, j, t in listed:
+                r = row
+                sh.label(r, 0, sid, "id")
+                sh.label(r, 1, f.id, "id")
+                sh.label(r, 2, t.id, "id")
+                sh.formula(
+                    r,
+                    3,
+                    f"{self.costs_ref(s, i, C_ELIG)}*{self.costs_ref(s, j, C_ELIG)}",
+                    int(ok[i] and ok[j]),
+                    "calc:int",
+                )
+                sh.formula(
+                    r,
+                    4,
+                    f"{self.pb('fixed_monthly', i)}+"
+                    f"{self.pb('egress_monthly', i)}-"
+                    f"{self.pb('fixed_monthly', j)}-{self.pb('egress_monthly', j)}",
+                    m.fixed_part(f) - m.fixed_part(t),
+                    "calc:money4",
+                )
+                sh.formula(
+                    r,
+                    5,
+                    f"overhead_{sid}*({self.costs_ref(s, j, C_BLENDED)}-"
+                    f"{self.costs_ref(s, i, C_BLENDED)})",
+                    m.overhead(s)
+                    * (
+                        m.blended_rate(t, s.input_share)
+                        - m.blended_rate(f, s.input_share)
+                    ),
+                    "calc:slope",
+                )
+                be = m.breakeven(f, t, s)
+                self._status_and_volume(
+                    sh,
+                    r,
+                    4,
+                    5,
+                    6,
+                    7,
+                    be.status,
+                    be.volume,
+                    None,
+                    self.name(
+                        f"breakeven_{sid}_{f.id}_{t.id}",
+                        f"providers '{f.id}' and '{t.id}'",
+                    ),
+                )
+                sh.label(r, 8, "yes" if (f.id, t.id) in pairs else "", "text")
+                self.pair_cells[(sid, f.id, t.id)] = (r, 7)
+                row += 1
         if not fixed:
             sh.label(row, 0, "(none)", "note")
             row += 1

@@ -243,3 +243,42 @@ def test_bad_pricebook_is_rejected_with_its_line(case, tmp_path):
     assert not out.exists()
     assert list(tmp_path.iterdir()) == [bad]
     assert "Traceback" not in result.output
+
+
+def test_many_pairs_list_the_headline_pairs_only(tmp_path: Path) -> None:
+    """Past PAIRS_ALL_LIMIT fixed x per-token pairs, the Breakeven sheet lists
+    the headline pairs only, so the sheet grows with the rows, not their
+    product; every fixed row still meets the cheapest per-token row."""
+    import yaml
+
+    from generator.layout import PAIRS_ALL_LIMIT, build_plan
+    from generator.pricebook import load_book
+
+    default = Path(__file__).resolve().parent.parent / "pricebooks" / "2026-02-21.yaml"
+    data = yaml.safe_load(default.read_text(encoding="utf-8"))
+    fixed = next(p for p in data["providers"] if p["id"] == "io_net")
+    token = next(p for p in data["providers"] if p["id"] == "bedrock_gemma3_12b")
+    data["providers"] += [
+        {**fixed, "id": f"gpu_{k}", "label": f"GPU {k}", "fixed_monthly": 300 + k}
+        for k in range(40)
+    ] + [
+        {**token, "id": f"api_{k}", "label": f"API {k}", "output_rate": 0.3 + k / 100}
+        for k in range(30)
+    ]
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    book = load_book([path])
+    n_fixed = sum(p.is_fixed for p in book.providers)
+    assert n_fixed * (len(book.providers) - n_fixed) > PAIRS_ALL_LIMIT
+    plan = build_plan(book)
+    names = [n for n in plan.names() if n.startswith("breakeven_standard_")]
+    assert sorted(names) == sorted(
+        f"breakeven_standard_{f}_{t}" for f, t in book.breakeven_pairs
+    )
+    sheet = plan.sheet("Breakeven")
+    labels = [c.value for c in sheet.cells.values() if isinstance(c.value, str)]
+    assert "The headline break-even pairs" in labels
+    table1 = [
+        c for (r, col), c in sheet.cells.items() if col == 1 and c.value == "gpu_7"
+    ]
+    assert len(table1) >= 2  # against the cheapest per-token row, each scenario
