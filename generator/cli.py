@@ -286,7 +286,15 @@ def _rebuild(
     help="Write only the scenarios, forecast length and sensitivity grids, "
     "to combine with a new price file.",
 )
-def assumptions(workbook: Path, output: Path, scenarios_only: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite the output even if it is a workbook name or a file "
+    "infercost did not write (never the workbook being read).",
+)
+def assumptions(
+    workbook: Path, output: Path, scenarios_only: bool, force: bool
+) -> None:
     """Write WORKBOOK's current inputs as a pricebook YAML file.
 
     Every input as it stands in the workbook (scenario assumptions, forecast
@@ -298,15 +306,19 @@ def assumptions(workbook: Path, output: Path, scenarios_only: bool) -> None:
     price snapshot (later files replace the scenarios of earlier ones); price
     edits made in the workbook stay behind (--keep-inputs carries them).
 
+    An existing file is replaced only when infercost wrote it (its header
+    comment says so), unless --force; the workbook itself never is.
+
     \b
       infercost assumptions out/edited.xlsx -o scenarios/finance-march.yaml
       infercost build scenarios/finance-march.yaml
       infercost assumptions out/edited.xlsx --scenarios-only -o scenarios/finance.yaml
       infercost build pricebooks/2026-04-01.yaml scenarios/finance.yaml
     """
-    from .document import write_text
+    from .document import check_text_output, write_text
     from .keep import assumptions_text, edited_rows, read_current
 
+    check_text_output(output, [(workbook, "the workbook")], force=force)
     current = read_current(workbook)
     text = assumptions_text(current, scenarios_only)
     write_text(output, text)
@@ -412,6 +424,12 @@ def import_() -> None:
     required=True,
     help="Pricebook to write, e.g. pricebooks/litellm.yaml ('-': standard output).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite the output even if it is a workbook name or a file "
+    "infercost did not write (never a file being read).",
+)
 def import_litellm_command(
     prices: Path,
     providers: tuple[str, ...],
@@ -419,6 +437,7 @@ def import_litellm_command(
     mapping: Path | None,
     price_date: str | None,
     output: Path,
+    force: bool,
 ) -> None:
     """Import LiteLLM's model price map (model_prices_and_context_window.json).
 
@@ -426,13 +445,14 @@ def import_litellm_command(
     tokens, with source and date. Quality tier, SLA and latency are not in
     the file: they stay unknown (a scenario gate excludes unknown rows) unless
     a --mapping file sets them. The file has no scenarios; build it with
-    ungated ones:
+    ungated ones (or, with a --mapping, gated ones). An existing file is
+    replaced only when infercost wrote it, unless --force:
 
     \b
       infercost import litellm prices.json --provider openai -o pricebooks/oai.yaml
       infercost build pricebooks/oai.yaml templates/ungated-scenarios.yaml
     """
-    from .document import write_text
+    from .document import check_text_output, write_text
     from .errors import InputError
     from .litellm import (
         apply_mapping,
@@ -441,6 +461,11 @@ def import_litellm_command(
         load_mapping,
     )
 
+    inputs = [(prices, "the price map")]
+    if mapping is not None:
+        inputs.append((mapping, "the mapping file"))
+    check_text_output(output, inputs, force=force)
+    rules = load_mapping(mapping) if mapping is not None else None
     result = import_litellm(
         prices,
         providers=list(providers) or None,
@@ -452,8 +477,8 @@ def import_litellm_command(
     if not result.imported:
         raise InputError("no entry imported; nothing written", file=str(prices))
     document = result.document
-    if mapping is not None:
-        document = apply_mapping(document, load_mapping(mapping))
+    if rules is not None:
+        document = apply_mapping(document, rules)
     write_text(output, dump_pricebook_yaml(document))
     skipped = sum(result.skipped.values())
     log.info(

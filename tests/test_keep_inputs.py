@@ -365,3 +365,59 @@ def test_moved_inputs_rows_are_refused_not_misread(workbook_copy, tmp_path):
     assert kept.exit_code == 2
     assert "Inputs!A" in kept.output
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------
+# What assumptions may overwrite
+
+
+def test_assumptions_never_overwrites_the_workbook_it_reads(workbook_copy):
+    """-o naming the workbook being read: exit 2, one line, the workbook kept
+    byte for byte, even with --force."""
+    before = workbook_copy.read_bytes()
+    for extra in ([], ["--force"]):
+        result = CliRunner().invoke(
+            main, ["assumptions", str(workbook_copy), "-o", str(workbook_copy), *extra]
+        )
+        assert result.exit_code == 2, result.output
+        assert result.output.count("\n") == 1
+        assert "is the workbook being read" in result.output
+        assert workbook_copy.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("other.xlsx", None),  # another workbook (a copy of the one read)
+        ("notes.yaml", "# my own notes\nformat: 1\n"),  # a YAML file of the user's
+        ("notes.txt", "shopping list\n"),
+    ],
+    ids=["workbook", "own-yaml", "text"],
+)
+def test_assumptions_refuses_a_file_it_did_not_write(
+    workbook_copy, tmp_path, name, content
+):
+    """An existing workbook, or a file without infercost's header, is replaced
+    only with --force."""
+    target = tmp_path / name
+    if content is None:
+        target.write_bytes(workbook_copy.read_bytes())
+    else:
+        target.write_text(content, encoding="utf-8")
+    before = target.read_bytes()
+    result = CliRunner().invoke(
+        main, ["assumptions", str(workbook_copy), "-o", str(target)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--force" in result.output
+    assert target.read_bytes() == before
+    run("assumptions", str(workbook_copy), "-o", str(target), "--force")
+    assert load_book([target]).name == load_book([FEB]).name
+
+
+def test_assumptions_replaces_a_file_it_wrote(workbook_copy, tmp_path):
+    """A YAML file that assumptions (or import) wrote is replaced without --force."""
+    path = tmp_path / "a.yaml"
+    run("assumptions", str(workbook_copy), "-o", str(path))
+    run("assumptions", str(workbook_copy), "--scenarios-only", "-o", str(path))
+    assert "providers" not in path.read_text(encoding="utf-8")
