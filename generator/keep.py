@@ -43,6 +43,10 @@ from .verify import (
 
 #: Input rows of the Inputs sheet that are carried as whole lists.
 GRIDS = ("input_shares", "volume_factors")
+#: Provider inputs whose meaning depends on the row's pricing kind: an
+#: override of one is not carried onto a row whose kind changed (a per-token
+#: rate on a row that became fixed would be charged on top of its fixed price).
+PRICE_FIELDS = ("input_rate", "output_rate", "fixed_monthly")
 
 
 @dataclass
@@ -263,6 +267,14 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
                 )
                 continue
             priced = getattr(providers[pid], fname)
+            was, now = built_providers[pid].pricing, providers[pid].pricing
+            if fname in PRICE_FIELDS and was != now:
+                report.not_carried.append(
+                    f"override {name} = {show(value)}: the row's pricing changed "
+                    f"from {was} to {now} in the new pricebook; its {fname} "
+                    f"{show(priced)} is used"
+                )
+                continue
             if same(value, priced):
                 report.notes.append(
                     f"override {name} = {show(value)} equals the new pricebook's "

@@ -421,3 +421,38 @@ def test_assumptions_replaces_a_file_it_wrote(workbook_copy, tmp_path):
     run("assumptions", str(workbook_copy), "-o", str(path))
     run("assumptions", str(workbook_copy), "--scenarios-only", "-o", str(path))
     assert "providers" not in path.read_text(encoding="utf-8")
+
+
+def test_price_overrides_are_not_carried_when_the_pricing_kind_changes(
+    edited, tmp_path
+):
+    """A row that becomes fixed keeps no per-token rate override (it would cost
+    fixed + per-token); the report says why and which value is used."""
+    text = feb_text().replace(
+        "    pricing: per_token\n    input_rate: 0.07\n    output_rate: 0.25\n",
+        "    pricing: fixed\n    input_rate: 0\n    output_rate: 0\n"
+        "    fixed_monthly: 300\n",
+        1,
+    )
+    text = text.replace(
+        "bedrock_gemma3_12b, vertex_gpt_oss, bedrock_gemma3_4b]",
+        "bedrock_gemma3_12b, bedrock_gemma3_4b]",
+    )
+    prices = tmp_path / "fixed.yaml"
+    prices.write_text(text, encoding="utf-8")
+    old = read_current(edited)
+    book, report = keep_inputs(load_new_book([prices], old), old)
+    vertex = book.provider("vertex_gpt_oss")
+    assert (vertex.pricing, vertex.output_rate, vertex.fixed_monthly) == (
+        "fixed",
+        0,
+        300,
+    )
+    assert not report.overrides
+    assert ("vertex_gpt_oss", "output_rate") not in book.overrides
+    assert report.not_carried == [
+        "override output_rate_vertex_gpt_oss = 0.31: the row's pricing changed "
+        "from per_token to fixed in the new pricebook; its output_rate 0 is used"
+    ]
+    s = book.scenarios[0]
+    assert m.monthly_cost(vertex, s, s.base_tokens) == 300
