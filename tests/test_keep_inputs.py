@@ -17,8 +17,10 @@ from workbook_tools import named_values
 from xlsx_edit import set_cell_value
 
 from generator import model as m
+from generator.build import check_output
 from generator.cli import main
 from generator.keep import keep_inputs, load_new_book, read_current
+from generator.layout import build_plan
 from generator.plan import a1
 from generator.pricebook import load_book
 from generator.verify import verify_workbook
@@ -343,6 +345,52 @@ def test_plain_rebuild_does_not_overwrite_carried_assumptions(edited, tmp_path):
     assert "input_share_agent" in again.output
     assert "--keep-inputs" in again.output
     assert out.read_bytes() == before
+
+
+def test_a_keep_inputs_build_can_be_run_again_onto_its_output(edited, tmp_path):
+    """The workbook --keep-inputs wrote counts as unedited: its carried and
+    overridden values are what infercost wrote, so the same command replaces
+    it; an edit made after it is still found, against the value written."""
+    prices = new_prices(tmp_path)
+    edit(edited, build_plan(load_book([FEB])), "forecast_months", 4)
+    out = tmp_path / "kept.xlsx"
+    args = ("build", str(prices), "--keep-inputs", str(edited), "-o", str(out))
+    run(*args)
+    run(*args)  # again: nothing was edited since the first run wrote it
+    assert read_current(out).book.scenarios[1].input_share == 0.5
+    edit(out, build_plan(read_current(out).book), "growth_rate_agent", 0.09)
+    again = CliRunner().invoke(main, list(args))
+    assert again.exit_code == 2
+    assert (
+        "1 input was edited since infercost built it (growth_rate_agent: 0.08 -> "
+        "0.09)" in again.output
+    )
+
+
+def test_a_large_keep_inputs_workbook_is_protected_without_being_read(
+    edited, tmp_path, monkeypatch
+):
+    """Above the quick-check size, an unsaved keep-inputs workbook is unedited
+    for --keep-inputs and still refused by a plain build, without reading its
+    cells."""
+    import generator.build as build_module
+    import generator.verify as verify_module
+
+    out = tmp_path / "kept.xlsx"
+    args = ("build", str(new_prices(tmp_path)), "--keep-inputs", str(edited))
+    run(*args, "-o", str(out))
+    before = out.read_bytes()
+
+    def unreadable(path):
+        raise AssertionError("read the workbook")
+
+    monkeypatch.setattr(build_module, "QUICK_CHECK_ABOVE", 0)
+    plain = CliRunner().invoke(main, ["build", str(FEB), "-o", str(out)])
+    assert plain.exit_code == 2
+    assert "input_share_agent = 0.5" in plain.output
+    assert out.read_bytes() == before
+    monkeypatch.setattr(verify_module, "read_workbook", unreadable)
+    check_output(out, keep_from=edited)  # no refusal, nothing read
 
 
 def test_moved_inputs_rows_are_refused_not_misread(workbook_copy, tmp_path):
