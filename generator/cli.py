@@ -120,7 +120,8 @@ def _default_out(pricebooks: list[Path]) -> Path:
 @click.option(
     "--previous",
     type=click.Path(path_type=Path),
-    help="Add a Changes sheet against this earlier pricebook or workbook.",
+    help="Add a Changes sheet against this earlier pricebook or workbook "
+    "(a price snapshot alone is compared under this build's scenarios).",
 )
 @click.option(
     "--force",

@@ -403,12 +403,19 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def load_new_book(paths: list[Path], old: Current) -> Book:
-    """Load the new pricebook files; the old workbook's scenarios if they have none.
+#: What a price snapshot alone lacks and a scenarios file holds.
+SCENARIO_SECTIONS = ("scenarios", "forecast", "sensitivity")
 
-    A price snapshot alone (an import, say) has no ``scenarios`` section; the
-    rebuilt workbook then keeps the old workbook's scenarios, which
-    :func:`keep_inputs` fills with their current values.
+
+def load_with_scenarios(paths: list[Path], scenarios: Book, name: str) -> Book:
+    """Load pricebook ``paths``, with ``scenarios``' scenarios if they have none.
+
+    A price snapshot alone (an import, say) has no ``scenarios`` section: the
+    scenarios, and the forecast and sensitivity settings the files do not
+    give, come from the book ``scenarios`` instead, as if a scenarios file
+    named ``name`` followed the files. Raises InputError (with ``name`` as
+    its file when those scenarios are at fault, such as a gate no provider
+    passes).
     """
     from .document import book_to_document, dump_document
     from .pricebook import _read_data, _read_file, merge_parts
@@ -417,11 +424,71 @@ def load_new_book(paths: list[Path], old: Current) -> Book:
     if not paths:
         raise InputError("no pricebook given")
     parts = [_read_file(Path(p)) for p in paths]
-    if not any("scenarios" in part.sections for part in parts):
-        doc = {"format": 1, "scenarios": book_to_document(old.book)["scenarios"]}
-        data, source = parse_yaml(dump_document(doc), f"{old.path} (its scenarios)")
+    given = {key for part in parts for key in part.sections}
+    if "scenarios" not in given:
+        whole = book_to_document(scenarios)
+        doc = {"format": 1}
+        doc.update({k: whole[k] for k in SCENARIO_SECTIONS if k not in given})
+        doc["scenarios"] = whole["scenarios"]
+        data, source = parse_yaml(dump_document(doc), name)
         parts.append(_read_data(data, source))
     return merge_parts(parts)
+
+
+def load_new_book(paths: list[Path], old: Current) -> Book:
+    """Load the new pricebook files; the old workbook's scenarios if they have none.
+
+    A price snapshot alone (an import, say) has no ``scenarios`` section; the
+    rebuilt workbook then keeps the old workbook's scenarios, which
+    :func:`keep_inputs` fills with their current values. An error in those
+    scenarios (a gate no new provider passes) names the old workbook's cell.
+    """
+    name = f"{old.path} (its scenarios)"
+    try:
+        return load_with_scenarios(paths, old.book, name)
+    except InputError as exc:
+        if exc.file != name:
+            raise
+        raise _at_input_cell(exc, old) from None
+
+
+def _at_input_cell(error: InputError, old: Current) -> InputError:
+    """``error`` about ``scenarios[i].field`` of the old workbook's scenarios,
+    pointing at that input's cell in the workbook instead of a YAML line."""
+    import re
+
+    found = re.fullmatch(r"scenarios\[(\d+)\]\.(\w+)", error.field or "")
+    if found is None:
+        return InputError(error.problem, file=str(old.path), field=error.field)
+    scenario = old.book.scenarios[int(found.group(1))].id
+    key = ("scenario", scenario, found.group(2))
+    for title, row, col, cell in old.plan.inputs():
+        if cell.key == key:
+            return InputError(
+                error.problem,
+                file=str(old.path),
+                field=f"{title}!{a1(row, col)}: {cell.name}",
+            )
+    return InputError(error.problem, file=str(old.path), field=error.field)
+
+
+def load_previous(previous: Path, book: Book) -> Any:
+    """The ``--previous`` side: a workbook, or a pricebook with ``book``'s
+    scenarios when it has none (as ``diff --scenarios`` adds a file to both)."""
+    from .diff import load_side, snapshot
+
+    if Path(previous).suffix.lower() in (".xlsx", ".xlsm"):
+        return load_side(previous)
+    name = "the scenarios of this build"
+    try:
+        old = load_with_scenarios([Path(previous)], book, name)
+    except InputError as exc:
+        if exc.file != name:
+            raise
+        raise InputError(
+            exc.problem, file=str(previous), field=f"with {name}, {exc.field}"
+        ) from None
+    return snapshot(old, str(previous), "pricebook")
 
 
 @dataclass
@@ -443,7 +510,7 @@ def rebuild(
     Changes sheet against ``previous`` (a pricebook or a workbook), each when
     given."""
     from .build import write_book
-    from .diff import changes_sheet, diff_books, load_side, snapshot
+    from .diff import changes_sheet, diff_books, snapshot
     from .pricebook import load_book
 
     kept = None
@@ -456,7 +523,9 @@ def rebuild(
     extra = []
     if previous is not None:
         label = ", ".join(str(p) for p in paths)
-        diff = diff_books(load_side(previous), snapshot(book, label, "pricebook"))
+        diff = diff_books(
+            load_previous(previous, book), snapshot(book, label, "pricebook")
+        )
         extra.append(changes_sheet(diff))
     return Rebuild(write_book(book, out, extra), kept, diff)
 

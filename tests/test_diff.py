@@ -283,3 +283,42 @@ def test_snapshot_of_a_loaded_book():
     assert side.title() == (
         "February 2026 reference list prices, prices of 2026-02-21 (pricebook x.yaml)"
     )
+
+
+def prices_only(source: Path, path: Path) -> Path:
+    """``source`` without its scenarios, forecast and sensitivity sections."""
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    kept = {k: data[k] for k in ("format", "pricebook", "providers")}
+    path.write_text(yaml.safe_dump(kept, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_build_previous_takes_a_prices_only_snapshot(march, tmp_path):
+    """--previous OLD without scenarios: OLD gets the new build's scenarios, as
+    diff --scenarios adds one file to both sides."""
+    scenarios = ROOT / "templates" / "reference-scenarios.yaml"
+    old = prices_only(FEB, tmp_path / "feb-prices.yaml")
+    new = prices_only(march, tmp_path / "mar-prices.yaml")
+    out = tmp_path / "march.xlsx"
+    result = CliRunner().invoke(
+        main,
+        ["build", str(new), str(scenarios), "--previous", str(old), "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    try:
+        text = [
+            str(v)
+            for row in wb["Changes"].iter_rows(values_only=True)
+            for v in row
+            if v is not None
+        ]
+    finally:
+        wb.close()
+    assert any("the scenarios of this build" in t for t in text)
+    want = diff_books(load_side(old, [scenarios]), load_side(new, [scenarios]))
+    assert REMOVED in text
+    assert not want.scenario_changes and not want.settings_changes
+    assert "Scenario assumptions and settings" not in text
+    assert sum(e.flipped for e in want.effects) == 1
+    assert "recommendation (FLIPPED)" in text

@@ -504,3 +504,31 @@ def test_price_overrides_are_not_carried_when_the_pricing_kind_changes(
     ]
     s = book.scenarios[0]
     assert m.monthly_cost(vertex, s, s.base_tokens) == 300
+
+
+def test_a_gate_no_new_provider_passes_names_its_cell(workbook_copy, tmp_path):
+    """Prices alone, and the old workbook's gate leaves none of them eligible:
+    the error points at the gate's cell on the Inputs sheet."""
+    plan = build_plan(load_book([FEB]))
+    edit(workbook_copy, plan, "min_sla_standard", 0.99999)
+    data = yaml.safe_load(feb_text())
+    path = tmp_path / "prices.yaml"
+    prices_only = {k: data[k] for k in ("format", "pricebook", "providers")}
+    path.write_text(yaml.safe_dump(prices_only, sort_keys=False), encoding="utf-8")
+    title, row, col = plan.names()["min_sla_standard"]
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            str(path),
+            "--keep-inputs",
+            str(workbook_copy),
+            "-o",
+            str(tmp_path / "x.xlsx"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"Error: {workbook_copy}: {title}!{a1(row, col)}: min_sla_standard: "
+        "no provider passes the gates of scenario 'standard'"
+    )
