@@ -234,13 +234,26 @@ class Diff:
         """Plain data for ``--json``; floats that are not finite become text."""
 
         def side(snap: Snapshot) -> dict[str, Any]:
+            checked = sorted({p.checked for p in snap.book.providers if p.checked})
             return {
                 "path": snap.path,
                 "kind": snap.kind,
                 "name": snap.name,
                 "price_date": snap.price_date,
                 "files": snap.files,
+                # The range of the rows' checked dates; null when none is dated.
+                "rows_checked": (
+                    {"first": checked[0].isoformat(), "last": checked[-1].isoformat()}
+                    if checked
+                    else None
+                ),
             }
+
+        new_rows = {p.id: p for p in self.new.book.providers}
+
+        def provider_change(change: Change) -> dict[str, Any]:
+            checked = new_rows[change.id].checked
+            return {**asdict(change), "checked": _iso(checked)}
 
         effects = []
         for effect in self.effects:
@@ -253,7 +266,7 @@ class Diff:
             "changed": self.changed,
             "providers_added": self.providers_added,
             "providers_removed": self.providers_removed,
-            "provider_changes": [asdict(c) for c in self.provider_changes],
+            "provider_changes": [provider_change(c) for c in self.provider_changes],
             "scenarios_added": self.scenarios_added,
             "scenarios_removed": self.scenarios_removed,
             "scenario_changes": [asdict(c) for c in self.scenario_changes],
@@ -261,6 +274,10 @@ class Diff:
             "scenarios": effects,
         }
         return _jsonable(out)
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _jsonable(value: Any) -> Any:

@@ -229,6 +229,26 @@ def test_diff_command_text_and_json(march):
     assert agent["flipped"] is True
 
 
+def test_diff_json_carries_the_checked_dates(march, tmp_path):
+    """--json gives each side's range of row checked dates and each changed
+    row's new checked date, as the text report does."""
+    text = march.read_text(encoding="utf-8").replace(
+        "checked: 2026-02-21", "checked: 2026-03-20"
+    )
+    text = text.replace("checked: 2026-03-20", "checked: 2026-03-21", 1)
+    march.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", "--json", str(FEB), str(march)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["old"]["rows_checked"] == {"first": "2026-02-21", "last": "2026-02-21"}
+    assert data["new"]["rows_checked"] == {"first": "2026-03-20", "last": "2026-03-21"}
+    book = load_book([march])
+    for change in data["provider_changes"]:
+        assert change["checked"] == book.provider(change["id"]).checked.isoformat()
+    text = CliRunner().invoke(main, ["diff", str(FEB), str(march)]).stdout
+    assert "rows checked 2026-03-20 to 2026-03-21" in text
+
+
 def test_diff_of_a_workbook_shows_the_analysts_edits(workbook_copy, default_plan):
     """A workbook side is read at its current inputs."""
     title, row, col = default_plan.names()["input_share_agent"]
