@@ -134,16 +134,20 @@ class RankMove:
 
 @dataclass
 class CostChange:
-    """Monthly cost at the base volume and the forecast total of a provider."""
+    """Monthly cost at the base volume and the forecast total of a provider.
+
+    A provider on one side only has the figures of that side; the others,
+    and the deltas, are None.
+    """
 
     provider: str
-    old: float
-    new: float
-    delta: float
+    old: float | None
+    new: float | None
+    delta: float | None
     percent: float | None
-    old_total: float
-    new_total: float
-    total_delta: float
+    old_total: float | None
+    new_total: float | None
+    total_delta: float | None
     total_percent: float | None
 
 
@@ -399,13 +403,21 @@ def _effect(a: Book, sa: Scenario, b: Book, sb: Scenario) -> ScenarioEffect:
         b.forecast_months,
     )
     old, new = _standing(a, sa), _standing(b, sb)
-    for pid, (rank_a, status_a, _, _) in old.items():
-        if pid not in new and rank_a is not None:
+    for pid, (rank_a, status_a, cost_a, total_a) in old.items():
+        if pid in new:
+            continue
+        if rank_a is not None:
             effect.ranks.append(RankMove(pid, rank_a, None, status_a, "removed"))
+        effect.costs.append(
+            CostChange(pid, cost_a, None, None, None, total_a, None, None, None)
+        )
     for pid, (rank_b, status_b, cost_b, total_b) in new.items():
         if pid not in old:
             if rank_b is not None:
                 effect.ranks.append(RankMove(pid, None, rank_b, "added", status_b))
+            effect.costs.append(
+                CostChange(pid, None, cost_b, None, None, None, total_b, None, None)
+            )
             continue
         rank_a, status_a, cost_a, total_a = old[pid]
         if rank_a != rank_b:
@@ -482,7 +494,9 @@ def money(value: float | None) -> str:
     return f"{sign}${value:,.4f}" if value < 100 else f"{sign}${value:,.2f}"
 
 
-def signed_money(value: float) -> str:
+def signed_money(value: float | None) -> str:
+    if value is None:
+        return "-"
     return ("+" if value >= 0 else "") + money(value)
 
 
@@ -518,6 +532,14 @@ def _volume(status: str, volume: float | None, absent: str) -> str:
     if status == "absent":
         return absent
     return tokens(volume) if status == m.CROSSES else status
+
+
+def _cost_change(change: CostChange) -> str:
+    if change.old is None:
+        return "added"
+    if change.new is None:
+        return "removed"
+    return pct(change.percent)
 
 
 def _rank(value: int | None) -> str:
@@ -631,7 +653,7 @@ def sections(diff: Diff) -> list[Table]:
                             money(c.old),
                             money(c.new),
                             signed_money(c.delta),
-                            pct(c.percent),
+                            _cost_change(c),
                             money(c.old_total),
                             money(c.new_total),
                             signed_money(c.total_delta),

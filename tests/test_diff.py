@@ -176,13 +176,57 @@ def test_diff_cost_and_forecast_deltas(march):
     diff = diff_books(load_side(FEB), load_side(march))
     for effect in diff.effects:
         sa = next(s for s in a.scenarios if s.id == effect.scenario)
-        assert [c.provider for c in effect.costs] == ["bedrock_gemma3_12b", "io_net"]
+        assert [c.provider for c in effect.costs] == [
+            REMOVED,
+            "bedrock_gemma3_12b",
+            "io_net",
+        ]
         io = next(c for c in effect.costs if c.provider == "io_net")
         assert io.delta == pytest.approx(190.0)
         assert io.total_delta == pytest.approx(190.0 * 6)
         gemma = next(c for c in effect.costs if c.provider == "bedrock_gemma3_12b")
         old = m.monthly_cost(a.provider("bedrock_gemma3_12b"), sa, sa.base_tokens)
         assert gemma.old == pytest.approx(old, rel=1e-12)
+
+
+def test_diff_shows_the_costs_of_added_and_removed_providers(march, tmp_path):
+    """A provider on one side only shows its cost and forecast total on that
+    side (text and JSON), the other side and the deltas empty."""
+    text = march.read_text(encoding="utf-8")
+    added = (
+        "  - id: together_llama\n    label: Together Llama\n    model: llama\n"
+        "    pricing: per_token\n    input_rate: 0.05\n    output_rate: 0.12\n"
+        "    quality_tier: 4\n    source: https://together.ai/pricing\n"
+        "    checked: 2026-03-21\n"
+    )
+    text = text.replace("\n# The pairs", "\n" + added + "\n# The pairs", 1)
+    march.write_text(text, encoding="utf-8")
+    a, b = load_book([FEB]), load_book([march])
+    diff = diff_books(load_side(FEB), load_side(march))
+    standard = diff.effects[0]
+    s = a.scenarios[0]
+    costs = {c.provider: c for c in standard.costs}
+    gone, new = costs[REMOVED], costs["together_llama"]
+    removed_cost = m.monthly_cost(a.provider(REMOVED), s, s.base_tokens)
+    added_cost = m.monthly_cost(b.provider("together_llama"), s, s.base_tokens)
+    assert gone.old == pytest.approx(removed_cost, rel=1e-12)
+    assert gone.old_total == pytest.approx(
+        sum(m.forecast_costs(a.provider(REMOVED), s, 6)), rel=1e-12
+    )
+    assert (gone.new, gone.new_total, gone.delta, gone.total_delta) == (None,) * 4
+    assert new.new == pytest.approx(added_cost, rel=1e-12)
+    assert (new.old, new.old_total, new.delta, new.total_delta) == (None,) * 4
+    rendered = render_diff(diff)
+    line = next(
+        x for x in rendered.splitlines() if x.startswith("together_llama ") and "$" in x
+    )
+    assert "added" in line and f"${added_cost:,.4f}" in line
+    result = CliRunner().invoke(main, ["diff", "--json", str(FEB), str(march)])
+    data = json.loads(result.stdout)
+    rows = {c["provider"]: c for c in data["scenarios"][0]["costs"]}
+    assert rows["together_llama"]["old"] is None
+    assert rows["together_llama"]["new"] == pytest.approx(added_cost, rel=1e-12)
+    assert rows[REMOVED]["new_total"] is None
 
 
 def test_headline_matches_the_workbook(march):
