@@ -43,6 +43,8 @@ PROVIDER_FIELDS = (
     "sla",
     "latency_ms",
 )
+#: The provider fields a workbook holds as inputs (all but the pricing kind).
+PROVIDER_INPUTS = PROVIDER_FIELDS[1:]
 SCENARIO_FIELDS = (
     "base_tokens",
     "input_share",
@@ -78,6 +80,10 @@ class Snapshot:
     price_date: str | None
     files: list[str]
     book: Book = field(repr=False, compare=False)
+    #: Analyst overrides on this side: (provider id, field) -> the pricebook's
+    #: value it replaces (a workbook value that differs from what the workbook
+    #: was built with, or one ``--keep-inputs`` kept).
+    overrides: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def title(self) -> str:
         date = self.price_date or "undated"
@@ -92,20 +98,34 @@ def load_side(path: Path, scenarios: Sequence[Path] = ()) -> Snapshot:
     """
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from .keep import read_current
+        from .keep import read_current, same
 
         current = read_current(path)
         current.require_clean()
-        book, kind = current.book, "workbook"
-    else:
-        book, kind = load_book([path, *scenarios]), "pricebook"
-    return snapshot(book, str(path), kind)
+        built = {p.id: p for p in current.built.providers}
+        overrides = {
+            (p.id, name): getattr(built[p.id], name)
+            for p in current.book.providers
+            for name in PROVIDER_INPUTS
+            if not same(getattr(p, name), getattr(built[p.id], name))
+        }
+        return snapshot(current.book, str(path), "workbook", overrides)
+    return snapshot(load_book([path, *scenarios]), str(path), "pricebook")
 
 
-def snapshot(book: Book, path: str, kind: str) -> Snapshot:
-    """A side made of a book already loaded (``path`` names it)."""
+def snapshot(
+    book: Book,
+    path: str,
+    kind: str,
+    overrides: dict[tuple[str, str], Any] | None = None,
+) -> Snapshot:
+    """A side made of a book already loaded (``path`` names it).
+
+    ``overrides`` default to the ones the book carries (``--keep-inputs``).
+    """
     date = book.price_date.isoformat() if book.price_date else None
-    return Snapshot(path, kind, book.name, date, list(book.files), book)
+    kept = dict(book.overrides) if overrides is None else overrides
+    return Snapshot(path, kind, book.name, date, list(book.files), book, kept)
 
 
 # ---------------------------------------------------------------------------
@@ -114,13 +134,22 @@ def snapshot(book: Book, path: str, kind: str) -> Snapshot:
 
 @dataclass
 class Change:
-    """A field of a provider, a scenario or the book that differs."""
+    """A field of a provider, a scenario or the book that differs.
+
+    For a provider, ``old_override`` / ``new_override`` say that the side's
+    value is an analyst override, and ``old_pricebook`` / ``new_pricebook``
+    give the pricebook value it replaces (None otherwise).
+    """
 
     id: str  # provider id, scenario id, or "book"
     field: str
     old: Any
     new: Any
     percent: float | None = None
+    old_override: bool = False
+    old_pricebook: Any = None
+    new_override: bool = False
+    new_pricebook: Any = None
 
 
 @dataclass
@@ -273,11 +302,17 @@ class Diff:
             "provider_changes": [provider_change(c) for c in self.provider_changes],
             "scenarios_added": self.scenarios_added,
             "scenarios_removed": self.scenarios_removed,
-            "scenario_changes": [asdict(c) for c in self.scenario_changes],
-            "settings_changes": [asdict(c) for c in self.settings_changes],
+            "scenario_changes": [_plain_change(c) for c in self.scenario_changes],
+            "settings_changes": [_plain_change(c) for c in self.settings_changes],
             "scenarios": effects,
         }
         return _jsonable(out)
+
+
+def _plain_change(change: Change) -> dict[str, Any]:
+    """A scenario or settings change as JSON: no override fields."""
+    provider_only = ("old_override", "old_pricebook", "new_override", "new_pricebook")
+    return {k: v for k, v in asdict(change).items() if k not in provider_only}
 
 
 def _iso(value: Any) -> str | None:
@@ -309,6 +344,12 @@ def diff_books(old: Snapshot, new: Snapshot) -> Diff:
     for pid, p in old_ids.items():
         if pid in new_ids:
             out.provider_changes += _changes(pid, p, new_ids[pid], PROVIDER_FIELDS)
+    for change in out.provider_changes:
+        key = (change.id, change.field)
+        if key in old.overrides:
+            change.old_override, change.old_pricebook = True, old.overrides[key]
+        if key in new.overrides:
+            change.new_override, change.new_pricebook = True, new.overrides[key]
     old_scen = {s.id: s for s in a.scenarios}
     new_scen = {s.id: s for s in b.scenarios}
     out.scenarios_removed = [sid for sid in old_scen if sid not in new_scen]
@@ -524,6 +565,14 @@ def field_value(name: str, value: Any) -> str:
     return plain(value)
 
 
+def _side_value(name: str, value: Any, override: bool, pricebook: Any) -> str:
+    """A provider value; an override says so and names the pricebook's value."""
+    shown = field_value(name, value)
+    if override:
+        shown += f" (override; pricebook {field_value(name, pricebook)})"
+    return shown
+
+
 def _checked(value: Any) -> str:
     return value.isoformat() if value else "-"
 
@@ -564,8 +613,8 @@ def sections(diff: Diff) -> list[Table]:
                     [
                         c.id,
                         c.field,
-                        field_value(c.field, c.old),
-                        field_value(c.field, c.new),
+                        _side_value(c.field, c.old, c.old_override, c.old_pricebook),
+                        _side_value(c.field, c.new, c.new_override, c.new_pricebook),
                         pct(c.percent),
                         _checked(new_ids[c.id].checked),
                     ]

@@ -386,3 +386,66 @@ def test_build_previous_takes_a_prices_only_snapshot(march, tmp_path):
     assert "Scenario assumptions and settings" not in text
     assert sum(e.flipped for e in want.effects) == 1
     assert "recommendation (FLIPPED)" in text
+
+
+def test_diff_marks_an_analyst_override(workbook_copy, default_plan, tmp_path):
+    """A workbook's override is shown as an override of the pricebook's value,
+    not as the vendor's price (text and JSON)."""
+    title, row, col = default_plan.names()["output_rate_vertex_gpt_oss"]
+    set_cell_value(workbook_copy, title, a1(row, col), 0.31)
+    text = FEB.read_text(encoding="utf-8").replace(
+        "output_rate: 0.25", "output_rate: 0.27", 1
+    )
+    march = tmp_path / "march.yaml"
+    march.write_text(text, encoding="utf-8")
+    diff = diff_books(load_side(workbook_copy), load_side(march))
+    (change,) = diff.provider_changes
+    assert (change.id, change.old, change.new) == ("vertex_gpt_oss", 0.31, 0.27)
+    assert (change.old_override, change.old_pricebook) == (True, 0.25)
+    assert not change.new_override
+    result = CliRunner().invoke(main, ["diff", str(workbook_copy), str(march)])
+    assert re.search(
+        r"vertex_gpt_oss\s+output_rate\s+\$0\.3100 \(override; pricebook \$0\.2500\)"
+        r"\s+\$0\.2700",
+        result.stdout,
+    )
+    result = CliRunner().invoke(
+        main, ["diff", "--json", str(workbook_copy), str(march)]
+    )
+    (row,) = json.loads(result.stdout)["provider_changes"]
+    assert (row["old_override"], row["old_pricebook"]) == (True, 0.25)
+    assert "old_override" not in json.dumps(json.loads(result.stdout)["scenarios"])
+
+
+def test_changes_sheet_marks_overrides_kept_by_the_build(
+    workbook_copy, default_plan, tmp_path
+):
+    """build --keep-inputs --previous: the kept override is marked on the new side."""
+    title, row, col = default_plan.names()["output_rate_vertex_gpt_oss"]
+    set_cell_value(workbook_copy, title, a1(row, col), 0.31)
+    out = tmp_path / "kept.xlsx"
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            str(FEB),
+            "--keep-inputs",
+            str(workbook_copy),
+            "--previous",
+            str(FEB),
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    try:
+        text = [
+            str(v)
+            for row in wb["Changes"].iter_rows(values_only=True)
+            for v in row
+            if v is not None
+        ]
+    finally:
+        wb.close()
+    assert "$0.3100 (override; pricebook $0.2500)" in text
