@@ -143,6 +143,11 @@ class Item:
     def differs(self) -> bool:
         return not same(self.value, self.pricebook)
 
+    @property
+    def edited(self) -> bool:
+        """Differs from the value the old workbook was built with."""
+        return not same(self.value, self.built)
+
 
 @dataclass
 class KeepReport:
@@ -153,30 +158,40 @@ class KeepReport:
     overrides: list[Item] = field(default_factory=list)
     not_carried: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The new files had no scenarios: the old workbook's were kept, so the
+    #: carried values are compared with what it was built with instead.
+    own_scenarios: bool = False
 
     def lines(self) -> list[tuple[str, str]]:
         """(level, text) pairs: "info", "debug" or "warning", in reading order."""
         out: list[tuple[str, str]] = []
-        differ = [item for item in self.carried if item.differs]
+        if self.own_scenarios:
+            differ = [item for item in self.carried if item.edited]
+            against = (
+                "differ from what the old workbook was built with; the new files "
+                "have no scenarios"
+            )
+        else:
+            differ = [item for item in self.carried if item.differs]
+            against = "differ from the new pricebook"
         out.append(
             (
                 "info",
                 f"kept inputs from {self.source}: carried {len(self.carried)} "
-                f"assumptions and settings ({len(differ)} differ from the new "
-                f"pricebook), {len(self.overrides)} analyst overrides; "
+                f"assumptions and settings ({len(differ)} {against}), "
+                f"{len(self.overrides)} analyst overrides; "
                 f"{len(self.not_carried)} could not be carried",
             )
         )
         for item in differ:
-            out.append(
-                (
-                    "info",
-                    f"  carried {item.name} = {show(item.value)} "
-                    f"(new pricebook: {show(item.pricebook)})",
-                )
+            was = (
+                f"the old workbook was built with {show(item.built)}"
+                if self.own_scenarios
+                else f"new pricebook: {show(item.pricebook)}"
             )
+            out.append(("info", f"  carried {item.name} = {show(item.value)} ({was})"))
         for item in self.carried:
-            if not item.differs:
+            if item not in differ:
                 out.append(("debug", f"  carried {item.name} = {show(item.value)}"))
         for item in self.overrides:
             out.append(
@@ -201,7 +216,7 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
     Returns the book to build and the report of what was carried, overridden
     and not carried. ``new`` itself is not changed.
     """
-    report = KeepReport(str(old.path))
+    report = KeepReport(str(old.path), own_scenarios=_own_scenarios(old) in new.files)
     scenarios = {s.id: replace(s) for s in new.scenarios}
     providers = {p.id: replace(p) for p in new.providers}
     overrides: dict[tuple[str, str], Any] = {}
@@ -319,7 +334,9 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
     factors = grids["volume_factors"]
     for name, grid in (("input_shares", shares), ("volume_factors", factors)):
         if grid is not None:
-            report.carried.append(Item(name, grid, list(getattr(new, name))))
+            report.carried.append(
+                Item(name, grid, list(getattr(new, name)), getattr(old.built, name))
+            )
     months = settings.get("forecast_months", new.forecast_months)
     # The old workbook's Forecast sheet had this many month columns.
     columns = max(old.built.forecast_months, new.forecast_months, months)
@@ -443,13 +460,18 @@ def load_new_book(paths: list[Path], old: Current) -> Book:
     :func:`keep_inputs` fills with their current values. An error in those
     scenarios (a gate no new provider passes) names the old workbook's cell.
     """
-    name = f"{old.path} (its scenarios)"
+    name = _own_scenarios(old)
     try:
         return load_with_scenarios(paths, old.book, name)
     except InputError as exc:
         if exc.file != name:
             raise
         raise _at_input_cell(exc, old) from None
+
+
+def _own_scenarios(old: Current) -> str:
+    """What the book's files call the old workbook's scenarios, when used."""
+    return f"{old.path} (its scenarios)"
 
 
 def _at_input_cell(error: InputError, old: Current) -> InputError:

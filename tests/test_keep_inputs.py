@@ -225,6 +225,31 @@ def test_a_price_only_snapshot_keeps_the_workbooks_scenarios(edited, tmp_path):
     assert not report.not_carried
 
 
+def test_a_price_only_snapshot_names_the_edited_values_it_carries(edited, tmp_path):
+    """New prices without scenarios: the carried values that differ from what
+    the old workbook was built with are named (the new files have none to
+    compare with)."""
+    data = yaml.safe_load(feb_text())
+    prices_only = {k: data[k] for k in ("format", "pricebook", "providers")}
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(prices_only, sort_keys=False), encoding="utf-8")
+    result = run(
+        "build", str(path), "--keep-inputs", str(edited), "-o", str(tmp_path / "x.xlsx")
+    )
+    log = result.stderr
+    assert (
+        "(2 differ from what the old workbook was built with; the new files have "
+        "no scenarios)" in log
+    )
+    assert (
+        "carried input_share_agent = 0.5 (the old workbook was built with 0.35)" in log
+    )
+    assert (
+        "carried growth_rate_agent = 0.08 (the old workbook was built with 0.05)" in log
+    )
+    assert "carried retry_rate_agent" not in log  # as built: said with -v only
+
+
 def test_forecast_months_and_grids_are_carried(workbook_copy, default_plan, tmp_path):
     """Forecast months, crossover range and grid edits are carried too."""
     edit(workbook_copy, default_plan, "forecast_months", 4)
