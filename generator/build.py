@@ -8,9 +8,10 @@ infercost built it, or that carries inputs kept from an earlier workbook
 at all.
 
 The metadata sheet holds the pricebook a workbook was built from (column A,
-written by the layout). A ``--keep-inputs`` build writes some inputs with
-other values: the analyst's overrides and carried assumptions, and a
-forecast length shorter than its columns. Column B records those values
+written by the layout). Some inputs are written with other values: the
+analyst's overrides and carried assumptions of a ``--keep-inputs`` build, and
+a forecast shorter than its columns. Column B records those values, and
+which of them ``--keep-inputs`` kept from an earlier workbook
 (:func:`record_written`), so the edit check compares every input with what
 was written, while the metadata keeps the pricebook's values for the next
 ``--keep-inputs`` and for ``verify``.
@@ -63,19 +64,24 @@ def build_workbook(
 
 
 def write_book(
-    book: Book, out: Path, extra_sheets: Sequence[SheetPlan] = ()
+    book: Book,
+    out: Path,
+    extra_sheets: Sequence[SheetPlan] = (),
+    kept: Sequence[tuple[str, Any]] = (),
 ) -> BuildReport:
     """Lay out ``book`` and write it to ``out``.
 
     ``extra_sheets`` (such as the Changes sheet of ``build --previous``) go
-    after the Summary; they hold labels only and are not verified.
+    after the Summary; they hold labels only and are not verified. ``kept``
+    names the inputs ``--keep-inputs`` carried from an earlier workbook that
+    a build from the pricebook alone would not give (name, value).
     """
     try:
         plan = build_plan(book)
     except InputError as exc:
         raise locate(exc, book) from None
     plan.sheets[1:1] = list(extra_sheets)
-    record_written(plan, book)
+    record_written(plan, Record(written_values(book), list(kept)))
     write_plan(plan, out)
     return BuildReport(
         out,
@@ -113,11 +119,21 @@ def locate(error: InputError, book: Book) -> InputError:
 #: The metadata sheet's column that records them (see the module docstring).
 WRITTEN_COL = 1
 WRITTEN_NOTE = (
-    "Inputs written with another value than the pricebook's in column A "
-    "(kept by build --keep-inputs). Do not edit."
+    "Inputs written with another value than the pricebook's in column A, and "
+    "those kept from an earlier workbook by build --keep-inputs. Do not edit."
 )
 
 InputKey = tuple[Any, ...]
+
+
+@dataclass
+class Record:
+    """What column B of the metadata sheet records (see the module docstring)."""
+
+    #: Input key -> the value written, where the metadata has another.
+    written: dict[InputKey, Any] = field(default_factory=dict)
+    #: (name, value) of the inputs kept from an earlier workbook.
+    kept: list[tuple[str, Any]] = field(default_factory=list)
 
 
 def written_values(book: Book) -> dict[InputKey, Any]:
@@ -134,16 +150,21 @@ def written_values(book: Book) -> dict[InputKey, Any]:
     return out
 
 
-def record_written(plan: Plan, book: Book) -> None:
-    """Add :func:`written_values` to column B of the metadata sheet (if any).
+def record_written(plan: Plan, record: Record) -> None:
+    """Add ``record`` to column B of the metadata sheet (when not empty).
 
     Row 1 says what it is, row 2 the number of chunks, rows 3 on the JSON
-    text ``[[key, value], ...]`` in chunks (a cell holds 32,767 characters).
+    text ``{"written": [[key, value], ...], "kept": [[name, value], ...]}``
+    in chunks (a cell holds 32,767 characters).
     """
-    values = written_values(book)
-    if not values:
+    if not record.written and not record.kept:
         return
-    text = json.dumps([[list(key), value] for key, value in values.items()])
+    text = json.dumps(
+        {
+            "written": [[list(key), value] for key, value in record.written.items()],
+            "kept": [list(pair) for pair in record.kept],
+        }
+    )
     chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)]
     sheet = plan.sheet(METADATA)
     sheet.label(0, WRITTEN_COL, WRITTEN_NOTE, "text")
@@ -152,20 +173,20 @@ def record_written(plan: Plan, book: Book) -> None:
         sheet.label(2 + i, WRITTEN_COL, chunk, "text")
 
 
-def read_written(path: Path) -> dict[InputKey, Any]:
-    """The values :func:`record_written` recorded in workbook ``path``.
+def read_written(path: Path) -> Record:
+    """The :class:`Record` of workbook ``path``.
 
-    Empty for a workbook without a record (a plain build, or one written
-    before records were kept) or with a damaged one: its inputs are then
-    compared with the metadata's values. Raises InputError when ``path`` is
-    not a workbook that can be read safely.
+    Empty for a workbook without one (a plain build, or one written before
+    records were kept) or with a damaged one: its inputs are then compared
+    with the metadata's values. Raises InputError when ``path`` is not a
+    workbook that can be read safely.
     """
     from .xlsxread import open_workbook, sheet_cells, worksheet_titles
 
     workbook = open_workbook(path)
     try:
         if METADATA not in worksheet_titles(workbook):
-            return {}
+            return Record()
         meta = sheet_cells(workbook, METADATA)
     finally:
         workbook.close()
@@ -174,22 +195,25 @@ def read_written(path: Path) -> dict[InputKey, Any]:
     )
 
 
-def _parse_record(cells: dict[int, Any]) -> dict[InputKey, Any]:
+def _parse_record(cells: dict[int, Any]) -> Record:
     """The record from column B's cells by 0-based row (see record_written)."""
     try:
         count = int(cells.get(1, "0"))
         text = "".join(str(cells.get(2 + i, "")) for i in range(count))
-        pairs = json.loads(text) if text else []
-        return {tuple(key): value for key, value in pairs}
-    except (ValueError, TypeError):
-        return {}
+        data = json.loads(text) if text else {}
+        return Record(
+            {tuple(key): value for key, value in data.get("written", [])},
+            [(str(name), value) for name, value in data.get("kept", [])],
+        )
+    except (ValueError, TypeError, AttributeError):
+        return Record()
 
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 
 
-def _written_as_xlsxwriter_wrote_it(path: Path) -> dict[InputKey, Any]:
+def _written_as_xlsxwriter_wrote_it(path: Path) -> Record:
     """:func:`read_written` of a workbook no spreadsheet has saved, quickly.
 
     Reads the metadata sheet's part alone, with its text inline as
@@ -221,7 +245,7 @@ def _written_as_xlsxwriter_wrote_it(path: Path) -> dict[InputKey, Any]:
                         cells[int(where.group(2)) - 1] = text
                     element.clear()
     except Exception:  # a package we did not expect: no record
-        return {}
+        return Record()
     return _parse_record(cells)
 
 
@@ -243,11 +267,6 @@ def as_written(built: Book, written: dict[InputKey, Any]) -> Book:
             book.forecast_columns = built.forecast_months  # the metadata's columns
             book.forecast_months = value
     return book
-
-
-def input_name(key: InputKey) -> str:
-    """The defined name of an input: ``input_share_agent``, ``forecast_months``."""
-    return str(key[1]) if key[0] == "book" else f"{key[2]}_{key[1]}"
 
 
 # ---------------------------------------------------------------------------
@@ -336,7 +355,7 @@ class Written:
 
     #: Inputs edited since infercost wrote the workbook: "name: was -> now".
     edited: list[str] = field(default_factory=list)
-    #: Inputs written with values kept by ``--keep-inputs``: "name = value".
+    #: Inputs kept from an earlier workbook by ``--keep-inputs``: "name = value".
     kept: list[str] = field(default_factory=list)
 
 
@@ -352,15 +371,15 @@ def written_state(path: Path) -> Written:
     """
     from .verify import read_inputs, read_workbook
 
-    def kept(written: dict[InputKey, Any]) -> list[str]:
-        return [f"{input_name(k)} = {_shown(v)}" for k, v in written.items()]
+    def kept(record: Record) -> list[str]:
+        return [f"{name} = {_shown(value)}" for name, value in record.kept]
 
     if path.stat().st_size > QUICK_CHECK_ABOVE and _unsaved_since_built(path):
         return Written([], kept(_written_as_xlsxwriter_wrote_it(path)))
     try:
         workbook = read_workbook(path)
-        written = read_written(path)
-        built = as_written(workbook.built, written)
+        record = read_written(path)
+        built = as_written(workbook.built, record.written)
         _, findings, changed = read_inputs(
             replace(workbook, built=built), build_plan(built)
         )
@@ -371,7 +390,7 @@ def written_state(path: Path) -> Written:
             "--force"
         ) from None
     edited = [f.message.removeprefix("input ") for f in findings] + changed
-    return Written(edited, kept(written))
+    return Written(edited, kept(record))
 
 
 def edited_inputs(path: Path) -> list[str]:
@@ -383,6 +402,8 @@ def edited_inputs(path: Path) -> list[str]:
 def _shown(value: Any) -> str:
     if value is None:
         return "(empty)"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

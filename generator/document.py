@@ -80,6 +80,10 @@ def book_to_document(book: Book) -> dict[str, Any]:
         for s in book.scenarios
     ]
     doc["forecast"] = {"months": book.forecast_months}
+    if book.forecast_columns is not None and book.forecast_columns > (
+        book.forecast_months
+    ):
+        doc["forecast"]["columns"] = book.forecast_columns
     if book.forecast_providers is not None:
         doc["forecast"]["providers"] = list(book.forecast_providers)
     doc["sensitivity"] = {

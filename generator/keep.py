@@ -165,14 +165,13 @@ class KeepReport:
     def lines(self) -> list[tuple[str, str]]:
         """(level, text) pairs: "info", "debug" or "warning", in reading order."""
         out: list[tuple[str, str]] = []
+        differ = self.differ()
         if self.own_scenarios:
-            differ = [item for item in self.carried if item.edited]
             against = (
                 "differ from what the old workbook was built with; the new files "
                 "have no scenarios"
             )
         else:
-            differ = [item for item in self.carried if item.differs]
             against = "differ from the new pricebook"
         out.append(
             (
@@ -208,6 +207,19 @@ class KeepReport:
         for text in self.not_carried:
             out.append(("warning", f"  not carried: {text}"))
         return out
+
+    def differ(self) -> list[Item]:
+        """The carried values that differ from the new pricebook's (from what
+        the old workbook was built with, when the new files have no
+        scenarios): the analyst's, which the log names."""
+        if self.own_scenarios:
+            return [item for item in self.carried if item.edited]
+        return [item for item in self.carried if item.differs]
+
+    def kept(self) -> list[tuple[str, Any]]:
+        """(name, value) of the carried values that differ and the overrides
+        kept: what a build from the new pricebook alone would not give."""
+        return [(item.name, item.value) for item in self.differ() + self.overrides]
 
 
 def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
@@ -549,7 +561,8 @@ def rebuild(
             load_previous(previous, book), snapshot(book, label, "pricebook")
         )
         extra.append(changes_sheet(diff))
-    return Rebuild(write_book(book, out, extra), kept, diff)
+    written = write_book(book, out, extra, kept.kept() if kept else ())
+    return Rebuild(written, kept, diff)
 
 
 def edited_rows(current: Current) -> list[str]:
@@ -574,8 +587,7 @@ def assumptions_text(current: Current, scenarios_only: bool = False) -> str:
 
     current.require_clean()
     book = current.book
-    doc = book_to_document(book)
-    doc["forecast"]["months"] = book.forecast_months  # the input, not the columns
+    doc = book_to_document(book)  # the months input, and the columns if more
     header = [
         f"The inputs of {current.path} as they stood on "
         f"{dt.date.today().isoformat()}, written by 'infercost assumptions'.",
@@ -585,7 +597,9 @@ def assumptions_text(current: Current, scenarios_only: bool = False) -> str:
         doc = {
             "format": doc["format"],
             "scenarios": doc["scenarios"],
-            "forecast": {"months": book.forecast_months},
+            "forecast": {  # no provider rows: the file fits any price snapshot
+                k: v for k, v in doc["forecast"].items() if k != "providers"
+            },
             "sensitivity": doc["sensitivity"],
         }
         header[1] = "Build it with prices: infercost build PRICES.yaml THIS_FILE.yaml"

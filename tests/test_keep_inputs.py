@@ -311,6 +311,45 @@ def test_assumptions_of_a_rebuilt_workbook_round_trip(edited, tmp_path):
     assert read_current(rebuilt).inputs() == read_current(kept).inputs()
 
 
+def test_assumptions_keep_the_forecast_columns(workbook_copy, default_plan, tmp_path):
+    """A forecast shortened to 4 of 6 months: the YAML keeps the 6 columns, so
+    the workbook built from it can be lengthened again, as --keep-inputs's
+    can; it counts as unedited, and rebuilding it from the YAML is fine."""
+    edit(workbook_copy, default_plan, "forecast_months", 4)
+    path = tmp_path / "a.yaml"
+    run("assumptions", str(workbook_copy), "-o", str(path))
+    assert yaml.safe_load(path.read_text())["forecast"] == {"months": 4, "columns": 6}
+    book = load_book([path])
+    assert (book.forecast_months, book.forecast_columns) == (4, 6)
+    rebuilt = tmp_path / "rebuilt.xlsx"
+    run("build", str(path), "-o", str(rebuilt))
+    assert read_current(rebuilt).inputs() == read_current(workbook_copy).inputs()
+    plan = build_plan(book)
+    title, row, col = plan.names()["forecast_months"]
+    wb = openpyxl.load_workbook(rebuilt)
+    try:
+        assert wb[title].cell(row + 1, col).value == "months, at most 6"
+    finally:
+        wb.close()
+    run("build", str(path), "-o", str(rebuilt))  # unedited: replaced
+    edit(rebuilt, plan, "forecast_months", 6)  # lengthened again
+    require_engine("gnumeric")
+    checked = verify_workbook(rebuilt, "gnumeric")
+    assert checked.ok, [f.message for f in checked.findings]
+
+
+def test_forecast_columns_below_months_are_refused(tmp_path):
+    """forecast.columns fewer than months: one line naming the field."""
+    path = tmp_path / "short.yaml"
+    path.write_text(
+        feb_text().replace("  months: 6\n", "  months: 6\n  columns: 4\n"),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 2
+    assert "forecast.columns: expected at least the 6 months" in result.output
+
+
 def test_assumptions_yaml_is_a_full_pricebook(edited, tmp_path):
     """The written file loads on its own: providers, scenarios, settings."""
     path = tmp_path / "a.yaml"
