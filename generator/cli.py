@@ -259,15 +259,16 @@ def _rebuild(
         for level, text in done.kept.lines():
             log.log(levels[level], "%s", text)
     if done.diff is not None:
+        from .report import count
+
         diff = done.diff
         log.info(
-            "Changes sheet: against %s: %d providers added, %d removed, %d price "
-            "and tier changes, %d recommendations flipped",
+            "Changes sheet: against %s: %s added, %d removed, %s, %s flipped",
             previous,
-            len(diff.providers_added),
+            count(len(diff.providers_added), "provider"),
             len(diff.providers_removed),
-            len(diff.provider_changes),
-            sum(e.flipped for e in diff.effects),
+            count(len(diff.provider_changes), "price and tier change"),
+            count(sum(e.flipped for e in diff.effects), "recommendation"),
         )
     return done.build
 
@@ -318,6 +319,7 @@ def assumptions(
     """
     from .document import check_text_output, write_text
     from .keep import assumptions_text, edited_rows, read_current
+    from .report import count
 
     check_text_output(output, [(workbook, "the workbook")], force=force)
     current = read_current(workbook)
@@ -325,18 +327,18 @@ def assumptions(
     write_text(output, text)
     if scenarios_only and (rows := edited_rows(current)):
         log.warning(
-            "not written (--scenarios-only): edited prices or tiers of %d "
-            "provider(s): %s; carry them with 'infercost build NEW.yaml "
-            "--keep-inputs %s'",
-            len(rows),
+            "not written (--scenarios-only): edited prices or tiers of %s: %s; "
+            "carry them with 'infercost build NEW.yaml --keep-inputs %s'",
+            count(len(rows), "provider"),
             ", ".join(rows[:5]) + (" ..." if len(rows) > 5 else ""),
             workbook,
         )
     log.info(
-        "wrote %s: the inputs of %s (%d differ from the pricebook it was built from)",
+        "wrote %s: the inputs of %s (%d %s from the pricebook it was built from)",
         output,
         workbook,
         len(current.changed),
+        "differs" if len(current.changed) == 1 else "differ",
     )
 
 
@@ -461,6 +463,7 @@ def import_litellm_command(
         import_litellm,
         load_mapping,
     )
+    from .report import count
 
     inputs = [(prices, "the price map")]
     if mapping is not None:
@@ -478,24 +481,32 @@ def import_litellm_command(
     if not result.imported:
         raise InputError("no entry imported; nothing written", file=str(prices))
     document = result.document
+    mapped: list[str] = []
     if rules is not None:
-        document = apply_mapping(document, rules)
+        document = apply_mapping(document, rules, mapped)
+    for warning in mapped:
+        log.warning("warning: %s", warning)
     write_text(output, dump_pricebook_yaml(document))
     skipped = sum(result.skipped.values())
     log.info(
-        "wrote %s: imported %d entries of %s (prices of %s); skipped %d",
+        "wrote %s: imported %s of %s (prices of %s); skipped %d",
         output,
-        result.imported,
+        count(result.imported, "entry", "entries"),
         prices,
         document["pricebook"]["price_date"],
         skipped,
     )
-    for reason, count in result.skipped.items():
-        log.info("  skipped %5d: %s", count, reason)
-    for kind, count in result.ignored_price_kinds.items():
-        log.debug("  price kind not imported on %5d rows: %s", count, kind)
+    for reason, number in result.skipped.items():
+        log.info("  skipped %5d: %s", number, reason)
+    for kind, number in result.ignored_price_kinds.items():
+        log.debug("  price kind not imported on %5d rows: %s", number, kind)
+    tiers = any(row.get("quality_tier") is not None for row in document["providers"])
+    scenarios = "reference" if tiers else "ungated"
     log.info(
-        "build it with: infercost build %s templates/ungated-scenarios.yaml", output
+        "build it with: infercost build %s templates/%s-scenarios.yaml%s",
+        output,
+        scenarios,
+        " (gated on the tiers the mapping set)" if tiers else "",
     )
 
 

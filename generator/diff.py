@@ -22,7 +22,7 @@ All three show the same :func:`sections`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,9 +85,10 @@ class Snapshot:
     #: was built with, or one ``--keep-inputs`` kept).
     overrides: dict[tuple[str, str], Any] = field(default_factory=dict)
 
-    def title(self) -> str:
+    def title(self, shown: Callable[[str], str] = str) -> str:
+        """Name, price date and file (``shown`` turns the path into text)."""
         date = self.price_date or "undated"
-        return f"{self.name}, prices of {date} ({self.kind} {self.path})"
+        return f"{self.name}, prices of {date} ({self.kind} {shown(self.path)})"
 
 
 def load_side(path: Path, scenarios: Sequence[Path] = ()) -> Snapshot:
@@ -760,9 +761,12 @@ def changes_sheet(diff: Diff, title: str = "Changes", limit: int = 2000) -> Shee
     """The diff as a sheet of labels (not formulas: it documents the rebuild)."""
     sh = SheetPlan(title)
     sh.label(0, 0, "Changes since the previous snapshot", "title")
+    from .layout import shown_path  # files without local folders, as elsewhere
+
     old, new = diff.old, diff.new
-    sh.label(1, 0, f"Previous: {old.title()}; {snapshot_line(old.book)}", "note")
-    sh.label(2, 0, f"This workbook: {new.title()}; {snapshot_line(new.book)}", "note")
+    for row, what, side in ((1, "Previous", old), (2, "This workbook", new)):
+        text = f"{side.title(shown_path)}; {snapshot_line(side.book, shown_path)}"
+        sh.label(row, 0, f"{what}: {text}", "note")
     sh.label(
         3,
         0,

@@ -33,6 +33,7 @@ from .errors import InputError
 from .layout import build_plan
 from .plan import Plan, a1
 from .pricebook import Book
+from .report import count
 from .verify import (
     Finding,
     check_inputs_rows,
@@ -168,17 +169,18 @@ class KeepReport:
         differ = self.differ()
         if self.own_scenarios:
             against = (
-                "differ from what the old workbook was built with; the new files "
-                "have no scenarios"
+                "from what the old workbook was built with; the new files have no "
+                "scenarios"
             )
         else:
-            against = "differ from the new pricebook"
+            against = "from the new pricebook"
+        verb = "differs" if len(differ) == 1 else "differ"
         out.append(
             (
                 "info",
                 f"kept inputs from {self.source}: carried {len(self.carried)} "
-                f"assumptions and settings ({len(differ)} {against}), "
-                f"{len(self.overrides)} analyst overrides; "
+                f"assumptions and settings ({len(differ)} {verb} {against}), "
+                f"{count(len(self.overrides), 'analyst override')}; "
                 f"{len(self.not_carried)} could not be carried",
             )
         )
@@ -239,6 +241,25 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
     current_providers = {p.id: p for p in old.book.providers}
     current_scenarios = {s.id: s for s in old.book.scenarios}
     lost_scenarios: dict[str, list[str]] = {}
+
+    def instead(key: tuple[Any, ...]) -> str:
+        """Which value the new workbook has for an input that is not carried."""
+        if key[0] == "scenario":
+            if key[1] not in scenarios:
+                return "its scenario is not in the new pricebook"
+            value = getattr(scenarios[key[1]], key[2])
+            if report.own_scenarios:
+                return (
+                    f"the value the old workbook was built with, {show(value)}, is used"
+                )
+        elif key[0] == "provider":
+            if key[1] not in providers:
+                return "its provider is not in the new pricebook"
+            value = getattr(providers[key[1]], key[2])
+        else:
+            value = getattr(new, key[1])
+        return f"the new pricebook's {show(value)} is used"
+
     lost_providers: dict[str, list[str]] = {}
     unreadable: set[str] = set()
 
@@ -251,21 +272,27 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
         if kind == "provider" and key[:2] in old.problems:
             if key[1] not in unreadable:  # say it once a provider
                 unreadable.add(key[1])
+                used = (
+                    "its values come from the new pricebook"
+                    if key[1] in providers
+                    else "it is not in the new pricebook"
+                )
                 report.not_carried.append(
                     f"provider '{key[1]}': {old.problems[key[:2]]}; overrides "
-                    "in its row, if any, could not be read"
+                    f"in its row, if any, could not be read; {used}"
                 )
             continue
         problem = old.problems.get(key)
         if kind in GRIDS:
             if problem and grids[kind] is not None:
                 report.not_carried.append(
-                    f"{kind}: {problem}; the whole grid comes from the new pricebook"
+                    f"{kind}: {problem}; the new pricebook's whole grid "
+                    f"{show(list(getattr(new, kind)))} is used"
                 )
                 grids[kind] = None
             continue
         if problem:
-            report.not_carried.append(f"{name}: {problem}")
+            report.not_carried.append(f"{name}: {problem}; {instead(key)}")
             continue
         if kind == "scenario":
             sid, fname = key[1], key[2]
@@ -321,14 +348,16 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
         if pid in providers:
             continue
         dropped = lost_providers.get(pid)
-        what = (
-            f"its overrides were dropped: {', '.join(dropped)}"
-            if dropped
-            else "it had no override to carry"
-        )
-        report.not_carried.append(
-            f"provider '{pid}' is not in the new pricebook; {what}"
-        )
+        if dropped:
+            report.not_carried.append(
+                f"provider '{pid}' is not in the new pricebook; its overrides "
+                f"were dropped: {', '.join(dropped)}"
+            )
+        else:
+            report.notes.append(
+                f"provider '{pid}' is not in the new pricebook (it had no "
+                "override to carry)"
+            )
     for s in new.scenarios:
         if s.id not in current_scenarios:
             report.notes.append(
@@ -336,9 +365,10 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
             )
     added = [p.id for p in new.providers if p.id not in built_providers]
     if added:
+        are, their = ("is", "its") if len(added) == 1 else ("are", "their")
         report.notes.append(
-            f"{len(added)} providers are new (their prices come from the new "
-            f"pricebook): {', '.join(added[:10])}"
+            f"{count(len(added), 'provider')} {are} new ({their} prices come from "
+            f"the new pricebook): {', '.join(added[:10])}"
             + (", ..." if len(added) > 10 else "")
         )
 
@@ -381,7 +411,9 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
             )
     if book.crossover_min_tokens >= book.crossover_max_tokens:
         report.not_carried.append(
-            "crossover range: from is not below to; the new pricebook's range is used"
+            "crossover range: from is not below to; the new pricebook's range "
+            f"{show(new.crossover_min_tokens)} to {show(new.crossover_max_tokens)} "
+            "is used"
         )
         book.crossover_min_tokens = new.crossover_min_tokens
         book.crossover_max_tokens = new.crossover_max_tokens
@@ -605,9 +637,10 @@ def assumptions_text(current: Current, scenarios_only: bool = False) -> str:
         header[1] = "Build it with prices: infercost build PRICES.yaml THIS_FILE.yaml"
         return dump_document(doc, "\n".join(header))
     if current.changed:
+        differ = "differs" if len(current.changed) == 1 else "differ"
         header.append(
-            f"{len(current.changed)} inputs differ from the pricebook the workbook "
-            "was built from:"
+            f"{count(len(current.changed), 'input')} {differ} from the pricebook "
+            "the workbook was built from:"
         )
         header += [f"  {line}" for line in current.changed]
     return dump_document(doc, "\n".join(header))

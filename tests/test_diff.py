@@ -312,7 +312,7 @@ def test_build_previous_adds_a_changes_sheet(march, tmp_path):
         main, ["build", str(march), "--previous", str(FEB), "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "1 recommendations flipped" in result.stderr
+    assert "1 recommendation flipped" in result.stderr
     wb = openpyxl.load_workbook(out)
     try:
         assert wb.sheetnames[:3] == ["Summary", "Changes", "Inputs"]
@@ -327,6 +327,9 @@ def test_build_previous_adds_a_changes_sheet(march, tmp_path):
     assert REMOVED in text
     assert "recommendation (FLIPPED)" in text
     assert any("prices of 2026-02-21" in t for t in text)
+    # No local folders go out by email: files are named, not their paths.
+    assert not any(str(tmp_path) in t or str(ROOT) in t for t in text)
+    assert any("(pricebook 2026-03-21.yaml)" in t for t in text)
     require_engine("gnumeric")
     checked = verify_workbook(out, "gnumeric")
     assert checked.ok, [f.message for f in checked.findings]

@@ -217,3 +217,40 @@ def test_a_missing_mapping_file_stops_before_the_import(tmp_path, monkeypatch):
     assert result.exit_code == 2, result.output
     assert "no.yaml" in result.output
     assert not out.exists()
+
+
+def test_import_messages_count_and_hint_for_a_mapping(tmp_path):
+    """One entry is "1 entry"; a rule matching nothing is a warning; with tiers
+    from a mapping, the hint names the gated scenarios."""
+    mapping = tmp_path / "tiers.yaml"
+    mapping.write_text(
+        "models:\n  - match: 'nomatch*'\n    quality_tier: 4\n"
+        "  - match: 'gpt-4o-mini'\n    quality_tier: 4\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "mini.yaml"
+    result = run(
+        "import",
+        "litellm",
+        str(PRICES),
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o-mini",
+        "--mapping",
+        str(mapping),
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    log = result.stderr
+    assert "imported 1 entry of" in log
+    assert "warning: mapping rule match 'nomatch*' matches no row" in log
+    assert (
+        f"build it with: infercost build {out} templates/reference-scenarios.yaml"
+        in log
+    )
+    plain = run(
+        "import", "litellm", str(PRICES), "--model", "gpt-4o-mini", "-o", str(out)
+    )
+    assert "templates/ungated-scenarios.yaml" in plain.stderr

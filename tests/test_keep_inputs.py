@@ -596,3 +596,39 @@ def test_a_gate_no_new_provider_passes_names_its_cell(workbook_copy, tmp_path):
         f"Error: {workbook_copy}: {title}!{a1(row, col)}: min_sla_standard: "
         "no provider passes the gates of scenario 'standard'"
     )
+
+
+def test_keep_messages_count_and_say_what_is_used(
+    workbook_copy, default_plan, tmp_path
+):
+    """Singular counts; a removed provider with nothing to carry is a note, not
+    a failure; what is not carried says which value is used instead."""
+    edit(workbook_copy, default_plan, "output_rate_vertex_gpt_oss", 0.31)
+    title, row, col = default_plan.names()["input_share_standard"]
+    set_cell_value(workbook_copy, title, a1(row, col), 1.5)  # not a share
+    text = without_provider(feb_text(), "openai_41_mini")
+    text = text.replace(
+        "\n# The pairs",
+        "\n  - id: newcomer\n    label: Newcomer\n    model: m\n"
+        "    pricing: per_token\n    input_rate: 0.1\n    output_rate: 0.2\n"
+        "    quality_tier: 4\n    source: https://example.com\n"
+        "    checked: 2026-03-21\n\n# The pairs",
+        1,
+    )
+    prices = tmp_path / "new.yaml"
+    prices.write_text(text, encoding="utf-8")
+    old = read_current(workbook_copy)
+    _, report = keep_inputs(load_new_book([prices], old), old)
+    lines = [text for _, text in report.lines()]
+    assert "1 analyst override; 1 could not be carried" in lines[0]
+    assert (
+        "  1 provider is new (its prices come from the new pricebook): newcomer"
+        in lines
+    )
+    assert (
+        "  provider 'openai_41_mini' is not in the new pricebook (it had no "
+        "override to carry)" in lines
+    )
+    (problem,) = report.not_carried
+    assert problem.startswith("input_share_standard: ")
+    assert problem.endswith("; the new pricebook's 0.75 is used")
