@@ -122,7 +122,8 @@ def _default_out(pricebooks: list[Path]) -> Path:
 @click.option(
     "--previous",
     type=click.Path(path_type=Path),
-    help="Add a Changes sheet against this earlier pricebook or workbook.",
+    help="Add a Changes sheet against this earlier pricebook or workbook "
+    "(a price snapshot alone is compared under this build's scenarios).",
 )
 @click.option(
     "--force",
@@ -260,15 +261,16 @@ def _rebuild(
         for level, text in done.kept.lines():
             log.log(levels[level], "%s", text)
     if done.diff is not None:
+        from .report import count
+
         diff = done.diff
         log.info(
-            "Changes sheet: against %s: %d providers added, %d removed, %d price "
-            "and tier changes, %d recommendations flipped",
+            "Changes sheet: against %s: %s added, %d removed, %s, %s flipped",
             previous,
-            len(diff.providers_added),
+            count(len(diff.providers_added), "provider"),
             len(diff.providers_removed),
-            len(diff.provider_changes),
-            sum(e.flipped for e in diff.effects),
+            count(len(diff.provider_changes), "price and tier change"),
+            count(sum(e.flipped for e in diff.effects), "recommendation"),
         )
     return done.build
 
@@ -288,7 +290,15 @@ def _rebuild(
     help="Write only the scenarios, forecast length and sensitivity grids, "
     "to combine with a new price file.",
 )
-def assumptions(workbook: Path, output: Path, scenarios_only: bool) -> None:
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite the output even if it is a workbook name or a file "
+    "infercost did not write (never the workbook being read).",
+)
+def assumptions(
+    workbook: Path, output: Path, scenarios_only: bool, force: bool
+) -> None:
     """Write WORKBOOK's current inputs as a pricebook YAML file.
 
     Every input as it stands in the workbook (scenario assumptions, forecast
@@ -300,32 +310,37 @@ def assumptions(workbook: Path, output: Path, scenarios_only: bool) -> None:
     price snapshot (later files replace the scenarios of earlier ones); price
     edits made in the workbook stay behind (--keep-inputs carries them).
 
+    An existing file is replaced only when infercost wrote it (its header
+    comment says so), unless --force; the workbook itself never is.
+
     \b
       infercost assumptions out/edited.xlsx -o scenarios/finance-march.yaml
       infercost build scenarios/finance-march.yaml
       infercost assumptions out/edited.xlsx --scenarios-only -o scenarios/finance.yaml
       infercost build pricebooks/2026-04-01.yaml scenarios/finance.yaml
     """
-    from .document import write_text
+    from .document import check_text_output, write_text
     from .keep import assumptions_text, edited_rows, read_current
+    from .report import count
 
+    check_text_output(output, [(workbook, "the workbook")], force=force)
     current = read_current(workbook)
     text = assumptions_text(current, scenarios_only)
     write_text(output, text)
     if scenarios_only and (rows := edited_rows(current)):
         log.warning(
-            "not written (--scenarios-only): edited prices or tiers of %d "
-            "provider(s): %s; carry them with 'infercost build NEW.yaml "
-            "--keep-inputs %s'",
-            len(rows),
+            "not written (--scenarios-only): edited prices or tiers of %s: %s; "
+            "carry them with 'infercost build NEW.yaml --keep-inputs %s'",
+            count(len(rows), "provider"),
             ", ".join(rows[:5]) + (" ..." if len(rows) > 5 else ""),
             workbook,
         )
     log.info(
-        "wrote %s: the inputs of %s (%d differ from the pricebook it was built from)",
+        "wrote %s: the inputs of %s (%d %s from the pricebook it was built from)",
         output,
         workbook,
         len(current.changed),
+        "differs" if len(current.changed) == 1 else "differ",
     )
 
 
@@ -414,6 +429,12 @@ def import_() -> None:
     required=True,
     help="Pricebook to write, e.g. pricebooks/litellm.yaml ('-': standard output).",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite the output even if it is a workbook name or a file "
+    "infercost did not write (never a file being read).",
+)
 def import_litellm_command(
     prices: Path,
     providers: tuple[str, ...],
@@ -421,6 +442,7 @@ def import_litellm_command(
     mapping: Path | None,
     price_date: str | None,
     output: Path,
+    force: bool,
 ) -> None:
     """Import LiteLLM's model price map (model_prices_and_context_window.json).
 
@@ -428,13 +450,14 @@ def import_litellm_command(
     tokens, with source and date. Quality tier, SLA and latency are not in
     the file: they stay unknown (a scenario gate excludes unknown rows) unless
     a --mapping file sets them. The file has no scenarios; build it with
-    ungated ones:
+    ungated ones (or, with a --mapping, gated ones). An existing file is
+    replaced only when infercost wrote it, unless --force:
 
     \b
       infercost import litellm prices.json --provider openai -o pricebooks/oai.yaml
       infercost build pricebooks/oai.yaml templates/ungated-scenarios.yaml
     """
-    from .document import write_text
+    from .document import check_text_output, write_text
     from .errors import InputError
     from .litellm import (
         apply_mapping,
@@ -442,7 +465,13 @@ def import_litellm_command(
         import_litellm,
         load_mapping,
     )
+    from .report import count
 
+    inputs = [(prices, "the price map")]
+    if mapping is not None:
+        inputs.append((mapping, "the mapping file"))
+    check_text_output(output, inputs, force=force)
+    rules = load_mapping(mapping) if mapping is not None else None
     result = import_litellm(
         prices,
         providers=list(providers) or None,
@@ -454,24 +483,32 @@ def import_litellm_command(
     if not result.imported:
         raise InputError("no entry imported; nothing written", file=str(prices))
     document = result.document
-    if mapping is not None:
-        document = apply_mapping(document, load_mapping(mapping))
+    mapped: list[str] = []
+    if rules is not None:
+        document = apply_mapping(document, rules, mapped)
+    for warning in mapped:
+        log.warning("warning: %s", warning)
     write_text(output, dump_pricebook_yaml(document))
     skipped = sum(result.skipped.values())
     log.info(
-        "wrote %s: imported %d entries of %s (prices of %s); skipped %d",
+        "wrote %s: imported %s of %s (prices of %s); skipped %d",
         output,
-        result.imported,
+        count(result.imported, "entry", "entries"),
         prices,
         document["pricebook"]["price_date"],
         skipped,
     )
-    for reason, count in result.skipped.items():
-        log.info("  skipped %5d: %s", count, reason)
-    for kind, count in result.ignored_price_kinds.items():
-        log.debug("  price kind not imported on %5d rows: %s", count, kind)
+    for reason, number in result.skipped.items():
+        log.info("  skipped %5d: %s", number, reason)
+    for kind, number in result.ignored_price_kinds.items():
+        log.debug("  price kind not imported on %5d rows: %s", number, kind)
+    tiers = any(row.get("quality_tier") is not None for row in document["providers"])
+    scenarios = "reference" if tiers else "ungated"
     log.info(
-        "build it with: infercost build %s templates/ungated-scenarios.yaml", output
+        "build it with: infercost build %s templates/%s-scenarios.yaml%s",
+        output,
+        scenarios,
+        " (gated on the tiers the mapping set)" if tiers else "",
     )
 
 

@@ -22,7 +22,7 @@ All three show the same :func:`sections`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,8 @@ PROVIDER_FIELDS = (
     "sla",
     "latency_ms",
 )
+#: The provider fields a workbook holds as inputs (all but the pricing kind).
+PROVIDER_INPUTS = PROVIDER_FIELDS[1:]
 SCENARIO_FIELDS = (
     "base_tokens",
     "input_share",
@@ -78,10 +80,15 @@ class Snapshot:
     price_date: str | None
     files: list[str]
     book: Book = field(repr=False, compare=False)
+    #: Analyst overrides on this side: (provider id, field) -> the pricebook's
+    #: value it replaces (a workbook value that differs from what the workbook
+    #: was built with, or one ``--keep-inputs`` kept).
+    overrides: dict[tuple[str, str], Any] = field(default_factory=dict)
 
-    def title(self) -> str:
+    def title(self, shown: Callable[[str], str] = str) -> str:
+        """Name, price date and file (``shown`` turns the path into text)."""
         date = self.price_date or "undated"
-        return f"{self.name}, prices of {date} ({self.kind} {self.path})"
+        return f"{self.name}, prices of {date} ({self.kind} {shown(self.path)})"
 
 
 def load_side(path: Path, scenarios: Sequence[Path] = ()) -> Snapshot:
@@ -92,20 +99,34 @@ def load_side(path: Path, scenarios: Sequence[Path] = ()) -> Snapshot:
     """
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        from .keep import read_current
+        from .keep import read_current, same
 
         current = read_current(path)
         current.require_clean()
-        book, kind = current.book, "workbook"
-    else:
-        book, kind = load_book([path, *scenarios]), "pricebook"
-    return snapshot(book, str(path), kind)
+        built = {p.id: p for p in current.built.providers}
+        overrides = {
+            (p.id, name): getattr(built[p.id], name)
+            for p in current.book.providers
+            for name in PROVIDER_INPUTS
+            if not same(getattr(p, name), getattr(built[p.id], name))
+        }
+        return snapshot(current.book, str(path), "workbook", overrides)
+    return snapshot(load_book([path, *scenarios]), str(path), "pricebook")
 
 
-def snapshot(book: Book, path: str, kind: str) -> Snapshot:
-    """A side made of a book already loaded (``path`` names it)."""
+def snapshot(
+    book: Book,
+    path: str,
+    kind: str,
+    overrides: dict[tuple[str, str], Any] | None = None,
+) -> Snapshot:
+    """A side made of a book already loaded (``path`` names it).
+
+    ``overrides`` default to the ones the book carries (``--keep-inputs``).
+    """
     date = book.price_date.isoformat() if book.price_date else None
-    return Snapshot(path, kind, book.name, date, list(book.files), book)
+    kept = dict(book.overrides) if overrides is None else overrides
+    return Snapshot(path, kind, book.name, date, list(book.files), book, kept)
 
 
 # ---------------------------------------------------------------------------
@@ -114,13 +135,22 @@ def snapshot(book: Book, path: str, kind: str) -> Snapshot:
 
 @dataclass
 class Change:
-    """A field of a provider, a scenario or the book that differs."""
+    """A field of a provider, a scenario or the book that differs.
+
+    For a provider, ``old_override`` / ``new_override`` say that the side's
+    value is an analyst override, and ``old_pricebook`` / ``new_pricebook``
+    give the pricebook value it replaces (None otherwise).
+    """
 
     id: str  # provider id, scenario id, or "book"
     field: str
     old: Any
     new: Any
     percent: float | None = None
+    old_override: bool = False
+    old_pricebook: Any = None
+    new_override: bool = False
+    new_pricebook: Any = None
 
 
 @dataclass
@@ -134,16 +164,20 @@ class RankMove:
 
 @dataclass
 class CostChange:
-    """Monthly cost at the base volume and the forecast total of a provider."""
+    """Monthly cost at the base volume and the forecast total of a provider.
+
+    A provider on one side only has the figures of that side; the others,
+    and the deltas, are None.
+    """
 
     provider: str
-    old: float
-    new: float
-    delta: float
+    old: float | None
+    new: float | None
+    delta: float | None
     percent: float | None
-    old_total: float
-    new_total: float
-    total_delta: float
+    old_total: float | None
+    new_total: float | None
+    total_delta: float | None
     total_percent: float | None
 
 
@@ -234,13 +268,26 @@ class Diff:
         """Plain data for ``--json``; floats that are not finite become text."""
 
         def side(snap: Snapshot) -> dict[str, Any]:
+            checked = sorted({p.checked for p in snap.book.providers if p.checked})
             return {
                 "path": snap.path,
                 "kind": snap.kind,
                 "name": snap.name,
                 "price_date": snap.price_date,
                 "files": snap.files,
+                # The range of the rows' checked dates; null when none is dated.
+                "rows_checked": (
+                    {"first": checked[0].isoformat(), "last": checked[-1].isoformat()}
+                    if checked
+                    else None
+                ),
             }
+
+        new_rows = {p.id: p for p in self.new.book.providers}
+
+        def provider_change(change: Change) -> dict[str, Any]:
+            checked = new_rows[change.id].checked
+            return {**asdict(change), "checked": _iso(checked)}
 
         effects = []
         for effect in self.effects:
@@ -253,14 +300,24 @@ class Diff:
             "changed": self.changed,
             "providers_added": self.providers_added,
             "providers_removed": self.providers_removed,
-            "provider_changes": [asdict(c) for c in self.provider_changes],
+            "provider_changes": [provider_change(c) for c in self.provider_changes],
             "scenarios_added": self.scenarios_added,
             "scenarios_removed": self.scenarios_removed,
-            "scenario_changes": [asdict(c) for c in self.scenario_changes],
-            "settings_changes": [asdict(c) for c in self.settings_changes],
+            "scenario_changes": [_plain_change(c) for c in self.scenario_changes],
+            "settings_changes": [_plain_change(c) for c in self.settings_changes],
             "scenarios": effects,
         }
         return _jsonable(out)
+
+
+def _plain_change(change: Change) -> dict[str, Any]:
+    """A scenario or settings change as JSON: no override fields."""
+    provider_only = ("old_override", "old_pricebook", "new_override", "new_pricebook")
+    return {k: v for k, v in asdict(change).items() if k not in provider_only}
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value else None
 
 
 def _jsonable(value: Any) -> Any:
@@ -288,6 +345,12 @@ def diff_books(old: Snapshot, new: Snapshot) -> Diff:
     for pid, p in old_ids.items():
         if pid in new_ids:
             out.provider_changes += _changes(pid, p, new_ids[pid], PROVIDER_FIELDS)
+    for change in out.provider_changes:
+        key = (change.id, change.field)
+        if key in old.overrides:
+            change.old_override, change.old_pricebook = True, old.overrides[key]
+        if key in new.overrides:
+            change.new_override, change.new_pricebook = True, new.overrides[key]
     old_scen = {s.id: s for s in a.scenarios}
     new_scen = {s.id: s for s in b.scenarios}
     out.scenarios_removed = [sid for sid in old_scen if sid not in new_scen]
@@ -382,13 +445,21 @@ def _effect(a: Book, sa: Scenario, b: Book, sb: Scenario) -> ScenarioEffect:
         b.forecast_months,
     )
     old, new = _standing(a, sa), _standing(b, sb)
-    for pid, (rank_a, status_a, _, _) in old.items():
-        if pid not in new and rank_a is not None:
+    for pid, (rank_a, status_a, cost_a, total_a) in old.items():
+        if pid in new:
+            continue
+        if rank_a is not None:
             effect.ranks.append(RankMove(pid, rank_a, None, status_a, "removed"))
+        effect.costs.append(
+            CostChange(pid, cost_a, None, None, None, total_a, None, None, None)
+        )
     for pid, (rank_b, status_b, cost_b, total_b) in new.items():
         if pid not in old:
             if rank_b is not None:
                 effect.ranks.append(RankMove(pid, None, rank_b, "added", status_b))
+            effect.costs.append(
+                CostChange(pid, None, cost_b, None, None, None, total_b, None, None)
+            )
             continue
         rank_a, status_a, cost_a, total_a = old[pid]
         if rank_a != rank_b:
@@ -465,7 +536,9 @@ def money(value: float | None) -> str:
     return f"{sign}${value:,.4f}" if value < 100 else f"{sign}${value:,.2f}"
 
 
-def signed_money(value: float) -> str:
+def signed_money(value: float | None) -> str:
+    if value is None:
+        return "-"
     return ("+" if value >= 0 else "") + money(value)
 
 
@@ -493,6 +566,14 @@ def field_value(name: str, value: Any) -> str:
     return plain(value)
 
 
+def _side_value(name: str, value: Any, override: bool, pricebook: Any) -> str:
+    """A provider value; an override says so and names the pricebook's value."""
+    shown = field_value(name, value)
+    if override:
+        shown += f" (override; pricebook {field_value(name, pricebook)})"
+    return shown
+
+
 def _checked(value: Any) -> str:
     return value.isoformat() if value else "-"
 
@@ -501,6 +582,14 @@ def _volume(status: str, volume: float | None, absent: str) -> str:
     if status == "absent":
         return absent
     return tokens(volume) if status == m.CROSSES else status
+
+
+def _cost_change(change: CostChange) -> str:
+    if change.old is None:
+        return "added"
+    if change.new is None:
+        return "removed"
+    return pct(change.percent)
 
 
 def _rank(value: int | None) -> str:
@@ -525,8 +614,8 @@ def sections(diff: Diff) -> list[Table]:
                     [
                         c.id,
                         c.field,
-                        field_value(c.field, c.old),
-                        field_value(c.field, c.new),
+                        _side_value(c.field, c.old, c.old_override, c.old_pricebook),
+                        _side_value(c.field, c.new, c.new_override, c.new_pricebook),
                         pct(c.percent),
                         _checked(new_ids[c.id].checked),
                     ]
@@ -614,7 +703,7 @@ def sections(diff: Diff) -> list[Table]:
                             money(c.old),
                             money(c.new),
                             signed_money(c.delta),
-                            pct(c.percent),
+                            _cost_change(c),
                             money(c.old_total),
                             money(c.new_total),
                             signed_money(c.total_delta),
@@ -672,9 +761,12 @@ def changes_sheet(diff: Diff, title: str = "Changes", limit: int = 2000) -> Shee
     """The diff as a sheet of labels (not formulas: it documents the rebuild)."""
     sh = SheetPlan(title)
     sh.label(0, 0, "Changes since the previous snapshot", "title")
+    from .layout import shown_path  # files without local folders, as elsewhere
+
     old, new = diff.old, diff.new
-    sh.label(1, 0, f"Previous: {old.title()}; {snapshot_line(old.book)}", "note")
-    sh.label(2, 0, f"This workbook: {new.title()}; {snapshot_line(new.book)}", "note")
+    for row, what, side in ((1, "Previous", old), (2, "This workbook", new)):
+        text = f"{side.title(shown_path)}; {snapshot_line(side.book, shown_path)}"
+        sh.label(row, 0, f"{what}: {text}", "note")
     sh.label(
         3,
         0,

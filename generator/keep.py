@@ -33,6 +33,7 @@ from .errors import InputError
 from .layout import build_plan
 from .plan import Plan, a1
 from .pricebook import Book
+from .report import count
 from .verify import (
     Finding,
     check_inputs_rows,
@@ -43,6 +44,10 @@ from .verify import (
 
 #: Input rows of the Inputs sheet that are carried as whole lists.
 GRIDS = ("input_shares", "volume_factors")
+#: Provider inputs whose meaning depends on the row's pricing kind: an
+#: override of one is not carried onto a row whose kind changed (a per-token
+#: rate on a row that became fixed would be charged on top of its fixed price).
+PRICE_FIELDS = ("input_rate", "output_rate", "fixed_monthly")
 
 
 @dataclass
@@ -139,6 +144,11 @@ class Item:
     def differs(self) -> bool:
         return not same(self.value, self.pricebook)
 
+    @property
+    def edited(self) -> bool:
+        """Differs from the value the old workbook was built with."""
+        return not same(self.value, self.built)
+
 
 @dataclass
 class KeepReport:
@@ -149,30 +159,40 @@ class KeepReport:
     overrides: list[Item] = field(default_factory=list)
     not_carried: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: The new files had no scenarios: the old workbook's were kept, so the
+    #: carried values are compared with what it was built with instead.
+    own_scenarios: bool = False
 
     def lines(self) -> list[tuple[str, str]]:
         """(level, text) pairs: "info", "debug" or "warning", in reading order."""
         out: list[tuple[str, str]] = []
-        differ = [item for item in self.carried if item.differs]
+        differ = self.differ()
+        if self.own_scenarios:
+            against = (
+                "from what the old workbook was built with; the new files have no "
+                "scenarios"
+            )
+        else:
+            against = "from the new pricebook"
+        verb = "differs" if len(differ) == 1 else "differ"
         out.append(
             (
                 "info",
                 f"kept inputs from {self.source}: carried {len(self.carried)} "
-                f"assumptions and settings ({len(differ)} differ from the new "
-                f"pricebook), {len(self.overrides)} analyst overrides; "
+                f"assumptions and settings ({len(differ)} {verb} {against}), "
+                f"{count(len(self.overrides), 'analyst override')}; "
                 f"{len(self.not_carried)} could not be carried",
             )
         )
         for item in differ:
-            out.append(
-                (
-                    "info",
-                    f"  carried {item.name} = {show(item.value)} "
-                    f"(new pricebook: {show(item.pricebook)})",
-                )
+            was = (
+                f"the old workbook was built with {show(item.built)}"
+                if self.own_scenarios
+                else f"new pricebook: {show(item.pricebook)}"
             )
+            out.append(("info", f"  carried {item.name} = {show(item.value)} ({was})"))
         for item in self.carried:
-            if not item.differs:
+            if item not in differ:
                 out.append(("debug", f"  carried {item.name} = {show(item.value)}"))
         for item in self.overrides:
             out.append(
@@ -190,6 +210,19 @@ class KeepReport:
             out.append(("warning", f"  not carried: {text}"))
         return out
 
+    def differ(self) -> list[Item]:
+        """The carried values that differ from the new pricebook's (from what
+        the old workbook was built with, when the new files have no
+        scenarios): the analyst's, which the log names."""
+        if self.own_scenarios:
+            return [item for item in self.carried if item.edited]
+        return [item for item in self.carried if item.differs]
+
+    def kept(self) -> list[tuple[str, Any]]:
+        """(name, value) of the carried values that differ and the overrides
+        kept: what a build from the new pricebook alone would not give."""
+        return [(item.name, item.value) for item in self.differ() + self.overrides]
+
 
 def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
     """``new`` with the inputs of workbook ``old`` laid over it (module docstring).
@@ -197,7 +230,7 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
     Returns the book to build and the report of what was carried, overridden
     and not carried. ``new`` itself is not changed.
     """
-    report = KeepReport(str(old.path))
+    report = KeepReport(str(old.path), own_scenarios=_own_scenarios(old) in new.files)
     scenarios = {s.id: replace(s) for s in new.scenarios}
     providers = {p.id: replace(p) for p in new.providers}
     overrides: dict[tuple[str, str], Any] = {}
@@ -208,6 +241,25 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
     current_providers = {p.id: p for p in old.book.providers}
     current_scenarios = {s.id: s for s in old.book.scenarios}
     lost_scenarios: dict[str, list[str]] = {}
+
+    def instead(key: tuple[Any, ...]) -> str:
+        """Which value the new workbook has for an input that is not carried."""
+        if key[0] == "scenario":
+            if key[1] not in scenarios:
+                return "its scenario is not in the new pricebook"
+            value = getattr(scenarios[key[1]], key[2])
+            if report.own_scenarios:
+                return (
+                    f"the value the old workbook was built with, {show(value)}, is used"
+                )
+        elif key[0] == "provider":
+            if key[1] not in providers:
+                return "its provider is not in the new pricebook"
+            value = getattr(providers[key[1]], key[2])
+        else:
+            value = getattr(new, key[1])
+        return f"the new pricebook's {show(value)} is used"
+
     lost_providers: dict[str, list[str]] = {}
     unreadable: set[str] = set()
 
@@ -220,21 +272,27 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
         if kind == "provider" and key[:2] in old.problems:
             if key[1] not in unreadable:  # say it once a provider
                 unreadable.add(key[1])
+                used = (
+                    "its values come from the new pricebook"
+                    if key[1] in providers
+                    else "it is not in the new pricebook"
+                )
                 report.not_carried.append(
                     f"provider '{key[1]}': {old.problems[key[:2]]}; overrides "
-                    "in its row, if any, could not be read"
+                    f"in its row, if any, could not be read; {used}"
                 )
             continue
         problem = old.problems.get(key)
         if kind in GRIDS:
             if problem and grids[kind] is not None:
                 report.not_carried.append(
-                    f"{kind}: {problem}; the whole grid comes from the new pricebook"
+                    f"{kind}: {problem}; the new pricebook's whole grid "
+                    f"{show(list(getattr(new, kind)))} is used"
                 )
                 grids[kind] = None
             continue
         if problem:
-            report.not_carried.append(f"{name}: {problem}")
+            report.not_carried.append(f"{name}: {problem}; {instead(key)}")
             continue
         if kind == "scenario":
             sid, fname = key[1], key[2]
@@ -263,6 +321,14 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
                 )
                 continue
             priced = getattr(providers[pid], fname)
+            was, now = built_providers[pid].pricing, providers[pid].pricing
+            if fname in PRICE_FIELDS and was != now:
+                report.not_carried.append(
+                    f"override {name} = {show(value)}: the row's pricing changed "
+                    f"from {was} to {now} in the new pricebook; its {fname} "
+                    f"{show(priced)} is used"
+                )
+                continue
             if same(value, priced):
                 report.notes.append(
                     f"override {name} = {show(value)} equals the new pricebook's "
@@ -282,14 +348,16 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
         if pid in providers:
             continue
         dropped = lost_providers.get(pid)
-        what = (
-            f"its overrides were dropped: {', '.join(dropped)}"
-            if dropped
-            else "it had no override to carry"
-        )
-        report.not_carried.append(
-            f"provider '{pid}' is not in the new pricebook; {what}"
-        )
+        if dropped:
+            report.not_carried.append(
+                f"provider '{pid}' is not in the new pricebook; its overrides "
+                f"were dropped: {', '.join(dropped)}"
+            )
+        else:
+            report.notes.append(
+                f"provider '{pid}' is not in the new pricebook (it had no "
+                "override to carry)"
+            )
     for s in new.scenarios:
         if s.id not in current_scenarios:
             report.notes.append(
@@ -297,9 +365,10 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
             )
     added = [p.id for p in new.providers if p.id not in built_providers]
     if added:
+        are, their = ("is", "its") if len(added) == 1 else ("are", "their")
         report.notes.append(
-            f"{len(added)} providers are new (their prices come from the new "
-            f"pricebook): {', '.join(added[:10])}"
+            f"{count(len(added), 'provider')} {are} new ({their} prices come from "
+            f"the new pricebook): {', '.join(added[:10])}"
             + (", ..." if len(added) > 10 else "")
         )
 
@@ -307,7 +376,9 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
     factors = grids["volume_factors"]
     for name, grid in (("input_shares", shares), ("volume_factors", factors)):
         if grid is not None:
-            report.carried.append(Item(name, grid, list(getattr(new, name))))
+            report.carried.append(
+                Item(name, grid, list(getattr(new, name)), getattr(old.built, name))
+            )
     months = settings.get("forecast_months", new.forecast_months)
     # The old workbook's Forecast sheet had this many month columns.
     columns = max(old.built.forecast_months, new.forecast_months, months)
@@ -340,7 +411,9 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
             )
     if book.crossover_min_tokens >= book.crossover_max_tokens:
         report.not_carried.append(
-            "crossover range: from is not below to; the new pricebook's range is used"
+            "crossover range: from is not below to; the new pricebook's range "
+            f"{show(new.crossover_min_tokens)} to {show(new.crossover_max_tokens)} "
+            "is used"
         )
         book.crossover_min_tokens = new.crossover_min_tokens
         book.crossover_max_tokens = new.crossover_max_tokens
@@ -391,12 +464,19 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def load_new_book(paths: list[Path], old: Current) -> Book:
-    """Load the new pricebook files; the old workbook's scenarios if they have none.
+#: What a price snapshot alone lacks and a scenarios file holds.
+SCENARIO_SECTIONS = ("scenarios", "forecast", "sensitivity")
 
-    A price snapshot alone (an import, say) has no ``scenarios`` section; the
-    rebuilt workbook then keeps the old workbook's scenarios, which
-    :func:`keep_inputs` fills with their current values.
+
+def load_with_scenarios(paths: list[Path], scenarios: Book, name: str) -> Book:
+    """Load pricebook ``paths``, with ``scenarios``' scenarios if they have none.
+
+    A price snapshot alone (an import, say) has no ``scenarios`` section: the
+    scenarios, and the forecast and sensitivity settings the files do not
+    give, come from the book ``scenarios`` instead, as if a scenarios file
+    named ``name`` followed the files. Raises InputError (with ``name`` as
+    its file when those scenarios are at fault, such as a gate no provider
+    passes).
     """
     from .document import book_to_document, dump_document
     from .pricebook import _read_data, _read_file, merge_parts
@@ -405,11 +485,76 @@ def load_new_book(paths: list[Path], old: Current) -> Book:
     if not paths:
         raise InputError("no pricebook given")
     parts = [_read_file(Path(p)) for p in paths]
-    if not any("scenarios" in part.sections for part in parts):
-        doc = {"format": 1, "scenarios": book_to_document(old.book)["scenarios"]}
-        data, source = parse_yaml(dump_document(doc), f"{old.path} (its scenarios)")
+    given = {key for part in parts for key in part.sections}
+    if "scenarios" not in given:
+        whole = book_to_document(scenarios)
+        doc = {"format": 1}
+        doc.update({k: whole[k] for k in SCENARIO_SECTIONS if k not in given})
+        doc["scenarios"] = whole["scenarios"]
+        data, source = parse_yaml(dump_document(doc), name)
         parts.append(_read_data(data, source))
     return merge_parts(parts)
+
+
+def load_new_book(paths: list[Path], old: Current) -> Book:
+    """Load the new pricebook files; the old workbook's scenarios if they have none.
+
+    A price snapshot alone (an import, say) has no ``scenarios`` section; the
+    rebuilt workbook then keeps the old workbook's scenarios, which
+    :func:`keep_inputs` fills with their current values. An error in those
+    scenarios (a gate no new provider passes) names the old workbook's cell.
+    """
+    name = _own_scenarios(old)
+    try:
+        return load_with_scenarios(paths, old.book, name)
+    except InputError as exc:
+        if exc.file != name:
+            raise
+        raise _at_input_cell(exc, old) from None
+
+
+def _own_scenarios(old: Current) -> str:
+    """What the book's files call the old workbook's scenarios, when used."""
+    return f"{old.path} (its scenarios)"
+
+
+def _at_input_cell(error: InputError, old: Current) -> InputError:
+    """``error`` about ``scenarios[i].field`` of the old workbook's scenarios,
+    pointing at that input's cell in the workbook instead of a YAML line."""
+    import re
+
+    found = re.fullmatch(r"scenarios\[(\d+)\]\.(\w+)", error.field or "")
+    if found is None:
+        return InputError(error.problem, file=str(old.path), field=error.field)
+    scenario = old.book.scenarios[int(found.group(1))].id
+    key = ("scenario", scenario, found.group(2))
+    for title, row, col, cell in old.plan.inputs():
+        if cell.key == key:
+            return InputError(
+                error.problem,
+                file=str(old.path),
+                field=f"{title}!{a1(row, col)}: {cell.name}",
+            )
+    return InputError(error.problem, file=str(old.path), field=error.field)
+
+
+def load_previous(previous: Path, book: Book) -> Any:
+    """The ``--previous`` side: a workbook, or a pricebook with ``book``'s
+    scenarios when it has none (as ``diff --scenarios`` adds a file to both)."""
+    from .diff import load_side, snapshot
+
+    if Path(previous).suffix.lower() in (".xlsx", ".xlsm"):
+        return load_side(previous)
+    name = "the scenarios of this build"
+    try:
+        old = load_with_scenarios([Path(previous)], book, name)
+    except InputError as exc:
+        if exc.file != name:
+            raise
+        raise InputError(
+            exc.problem, file=str(previous), field=f"with {name}, {exc.field}"
+        ) from None
+    return snapshot(old, str(previous), "pricebook")
 
 
 @dataclass
@@ -431,7 +576,7 @@ def rebuild(
     Changes sheet against ``previous`` (a pricebook or a workbook), each when
     given."""
     from .build import write_book
-    from .diff import changes_sheet, diff_books, load_side, snapshot
+    from .diff import changes_sheet, diff_books, snapshot
     from .pricebook import load_book
 
     kept = None
@@ -444,9 +589,12 @@ def rebuild(
     extra = []
     if previous is not None:
         label = ", ".join(str(p) for p in paths)
-        diff = diff_books(load_side(previous), snapshot(book, label, "pricebook"))
+        diff = diff_books(
+            load_previous(previous, book), snapshot(book, label, "pricebook")
+        )
         extra.append(changes_sheet(diff))
-    return Rebuild(write_book(book, out, extra), kept, diff)
+    written = write_book(book, out, extra, kept.kept() if kept else ())
+    return Rebuild(written, kept, diff)
 
 
 def edited_rows(current: Current) -> list[str]:
@@ -471,8 +619,7 @@ def assumptions_text(current: Current, scenarios_only: bool = False) -> str:
 
     current.require_clean()
     book = current.book
-    doc = book_to_document(book)
-    doc["forecast"]["months"] = book.forecast_months  # the input, not the columns
+    doc = book_to_document(book)  # the months input, and the columns if more
     header = [
         f"The inputs of {current.path} as they stood on "
         f"{dt.date.today().isoformat()}, written by 'infercost assumptions'.",
@@ -482,15 +629,18 @@ def assumptions_text(current: Current, scenarios_only: bool = False) -> str:
         doc = {
             "format": doc["format"],
             "scenarios": doc["scenarios"],
-            "forecast": {"months": book.forecast_months},
+            "forecast": {  # no provider rows: the file fits any price snapshot
+                k: v for k, v in doc["forecast"].items() if k != "providers"
+            },
             "sensitivity": doc["sensitivity"],
         }
         header[1] = "Build it with prices: infercost build PRICES.yaml THIS_FILE.yaml"
         return dump_document(doc, "\n".join(header))
     if current.changed:
+        differ = "differs" if len(current.changed) == 1 else "differ"
         header.append(
-            f"{len(current.changed)} inputs differ from the pricebook the workbook "
-            "was built from:"
+            f"{count(len(current.changed), 'input')} {differ} from the pricebook "
+            "the workbook was built from:"
         )
         header += [f"  {line}" for line in current.changed]
     return dump_document(doc, "\n".join(header))

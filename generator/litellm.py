@@ -302,7 +302,7 @@ def _classify(
         if not _is_price(value[price_key]):
             warnings.append(
                 f"{key}: {price_key} is not a number >= 0 (got "
-                f"{value[price_key]!r}); entry skipped"
+                f"{_as_written(value[price_key])}); entry skipped"
             )
             return _Entry(key, provider, reason=SKIP_INVALID)
     if value[INPUT_KEY] == 0 and value[OUTPUT_KEY] == 0:
@@ -335,6 +335,13 @@ def _classify(
         "note": "; ".join(note),
     }
     return _Entry(key, provider, row=row, ignored=kinds)
+
+
+def _as_written(value: Any) -> str:
+    """A JSON value as the file writes it (a number without Decimal(...))."""
+    if isinstance(value, Decimal):
+        return str(value)
+    return json.dumps(value, default=str)
 
 
 def per_million(price: Decimal | int | float) -> float:
@@ -558,14 +565,19 @@ def _mapping_value(key: str, value: Any, fail: Any, path: tuple[Any, ...]) -> An
     return value
 
 
-def apply_mapping(document: dict[str, Any], mapping: dict[str, Any]) -> dict[str, Any]:
+def apply_mapping(
+    document: dict[str, Any],
+    mapping: dict[str, Any],
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
     """Return a copy of ``document`` with tiers, SLA and latency from ``mapping``.
 
     For each provider row, the first rule whose ``match`` glob matches the row's
     ``model`` (``fnmatch``, case-insensitive) sets the fields it names; later
     rules are not consulted for that row, and a row no rule matches keeps its
     values. ``mapping`` is checked first (:func:`check_mapping`); a rule that
-    matches no row is logged as a warning. ``document`` is not changed.
+    matches no row is a one-line message added to ``warnings`` (logged as a
+    warning when no list is given). ``document`` is not changed.
     """
     rules = check_mapping(mapping)["models"]
     used = [0] * len(rules)
@@ -581,7 +593,11 @@ def apply_mapping(document: dict[str, Any], mapping: dict[str, Any]) -> dict[str
         rows.append(row)
     for rule, count in zip(rules, used, strict=True):
         if not count:
-            log.warning("mapping rule match '%s' matches no row", rule["match"])
+            message = f"mapping rule match '{rule['match']}' matches no row"
+            if warnings is None:
+                log.warning("warning: %s", message)
+            else:
+                warnings.append(message)
     out = dict(document)
     out["providers"] = rows
     if "pricebook" in document and any(used):

@@ -560,6 +560,14 @@ def forecast_rows(value: Any, source: Source, path: PathKey) -> Any:
 
 FORECAST_SPEC: Spec = {
     "months": (number(1, 120, whole=True, what="a whole number of months"), True, None),
+    # Month columns of the Forecast sheet, when more than ``months``: the
+    # workbook's forecast can then be lengthened up to them (what
+    # ``infercost assumptions`` writes for a shortened forecast).
+    "columns": (
+        number(1, 120, whole=True, what="a whole number of months"),
+        False,
+        None,
+    ),
     "providers": (forecast_rows, False, None),
 }
 
@@ -789,8 +797,18 @@ def merge_parts(parts: list[_Part]) -> Book:
     )
     forecast_rule: Any = None
     if "forecast" in owner:
-        book.forecast_months = owner["forecast"].sections["forecast"]["months"]
-        forecast_rule = owner["forecast"].sections["forecast"]["providers"]
+        forecast = owner["forecast"].sections["forecast"]
+        book.forecast_months = forecast["months"]
+        forecast_rule = forecast["providers"]
+        columns = forecast["columns"]
+        if columns is not None and columns < book.forecast_months:
+            raise owner["forecast"].source.error(
+                ("forecast", "columns"),
+                f"expected at least the {book.forecast_months} months of the "
+                f"forecast, got {columns}",
+            )
+        if columns is not None and columns != book.forecast_months:
+            book.forecast_columns = columns
     if "sensitivity" in owner:
         sens = owner["sensitivity"].sections["sensitivity"]
         if sens["input_shares"] is not None:

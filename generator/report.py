@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from . import model as m
 from .pricebook import Book
 
@@ -20,6 +22,11 @@ def text_table(headings: list[str], rows: list[list[str]], right: set[int]) -> s
     out = [line(headings), line(["-" * w for w in widths])]
     out += [line(row) for row in rows]
     return "\n".join(out)
+
+
+def count(n: int, one: str, many: str | None = None) -> str:
+    """``n`` with its noun: "1 provider", "3 providers", "1 entry", "2 entries"."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
 
 
 def money(value: float) -> str:
@@ -101,8 +108,12 @@ def render_show(book: Book) -> str:
     return "\n".join(parts)
 
 
-def snapshot_line(book: Book) -> str:
-    """Where a snapshot came from and when its rows were checked."""
+def snapshot_line(book: Book, shown: Callable[[str], str] = str) -> str:
+    """Where a snapshot came from and when its rows were checked.
+
+    ``shown`` turns each file name into the text shown (the workbook names
+    files without local folders).
+    """
     checked = sorted({p.checked for p in book.providers if p.checked})
     if not checked:
         when = "rows not dated"
@@ -111,4 +122,4 @@ def snapshot_line(book: Book) -> str:
     else:
         when = f"rows checked {checked[0].isoformat()} to {checked[-1].isoformat()}"
     source = f"; source {book.source}" if book.source else ""
-    return f"from {', '.join(book.files)}; {when}{source}"
+    return f"from {', '.join(shown(f) for f in book.files)}; {when}{source}"

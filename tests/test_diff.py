@@ -176,13 +176,57 @@ def test_diff_cost_and_forecast_deltas(march):
     diff = diff_books(load_side(FEB), load_side(march))
     for effect in diff.effects:
         sa = next(s for s in a.scenarios if s.id == effect.scenario)
-        assert [c.provider for c in effect.costs] == ["bedrock_gemma3_12b", "io_net"]
+        assert [c.provider for c in effect.costs] == [
+            REMOVED,
+            "bedrock_gemma3_12b",
+            "io_net",
+        ]
         io = next(c for c in effect.costs if c.provider == "io_net")
         assert io.delta == pytest.approx(190.0)
         assert io.total_delta == pytest.approx(190.0 * 6)
         gemma = next(c for c in effect.costs if c.provider == "bedrock_gemma3_12b")
         old = m.monthly_cost(a.provider("bedrock_gemma3_12b"), sa, sa.base_tokens)
         assert gemma.old == pytest.approx(old, rel=1e-12)
+
+
+def test_diff_shows_the_costs_of_added_and_removed_providers(march, tmp_path):
+    """A provider on one side only shows its cost and forecast total on that
+    side (text and JSON), the other side and the deltas empty."""
+    text = march.read_text(encoding="utf-8")
+    added = (
+        "  - id: together_llama\n    label: Together Llama\n    model: llama\n"
+        "    pricing: per_token\n    input_rate: 0.05\n    output_rate: 0.12\n"
+        "    quality_tier: 4\n    source: https://together.ai/pricing\n"
+        "    checked: 2026-03-21\n"
+    )
+    text = text.replace("\n# The pairs", "\n" + added + "\n# The pairs", 1)
+    march.write_text(text, encoding="utf-8")
+    a, b = load_book([FEB]), load_book([march])
+    diff = diff_books(load_side(FEB), load_side(march))
+    standard = diff.effects[0]
+    s = a.scenarios[0]
+    costs = {c.provider: c for c in standard.costs}
+    gone, new = costs[REMOVED], costs["together_llama"]
+    removed_cost = m.monthly_cost(a.provider(REMOVED), s, s.base_tokens)
+    added_cost = m.monthly_cost(b.provider("together_llama"), s, s.base_tokens)
+    assert gone.old == pytest.approx(removed_cost, rel=1e-12)
+    assert gone.old_total == pytest.approx(
+        sum(m.forecast_costs(a.provider(REMOVED), s, 6)), rel=1e-12
+    )
+    assert (gone.new, gone.new_total, gone.delta, gone.total_delta) == (None,) * 4
+    assert new.new == pytest.approx(added_cost, rel=1e-12)
+    assert (new.old, new.old_total, new.delta, new.total_delta) == (None,) * 4
+    rendered = render_diff(diff)
+    line = next(
+        x for x in rendered.splitlines() if x.startswith("together_llama ") and "$" in x
+    )
+    assert "added" in line and f"${added_cost:,.4f}" in line
+    result = CliRunner().invoke(main, ["diff", "--json", str(FEB), str(march)])
+    data = json.loads(result.stdout)
+    rows = {c["provider"]: c for c in data["scenarios"][0]["costs"]}
+    assert rows["together_llama"]["old"] is None
+    assert rows["together_llama"]["new"] == pytest.approx(added_cost, rel=1e-12)
+    assert rows[REMOVED]["new_total"] is None
 
 
 def test_headline_matches_the_workbook(march):
@@ -229,6 +273,26 @@ def test_diff_command_text_and_json(march):
     assert agent["flipped"] is True
 
 
+def test_diff_json_carries_the_checked_dates(march, tmp_path):
+    """--json gives each side's range of row checked dates and each changed
+    row's new checked date, as the text report does."""
+    text = march.read_text(encoding="utf-8").replace(
+        "checked: 2026-02-21", "checked: 2026-03-20"
+    )
+    text = text.replace("checked: 2026-03-20", "checked: 2026-03-21", 1)
+    march.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(main, ["diff", "--json", str(FEB), str(march)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["old"]["rows_checked"] == {"first": "2026-02-21", "last": "2026-02-21"}
+    assert data["new"]["rows_checked"] == {"first": "2026-03-20", "last": "2026-03-21"}
+    book = load_book([march])
+    for change in data["provider_changes"]:
+        assert change["checked"] == book.provider(change["id"]).checked.isoformat()
+    text = CliRunner().invoke(main, ["diff", str(FEB), str(march)]).stdout
+    assert "rows checked 2026-03-20 to 2026-03-21" in text
+
+
 def test_diff_of_a_workbook_shows_the_analysts_edits(workbook_copy, default_plan):
     """A workbook side is read at its current inputs."""
     title, row, col = default_plan.names()["input_share_agent"]
@@ -248,7 +312,7 @@ def test_build_previous_adds_a_changes_sheet(march, tmp_path):
         main, ["build", str(march), "--previous", str(FEB), "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
-    assert "1 recommendations flipped" in result.stderr
+    assert "1 recommendation flipped" in result.stderr
     wb = openpyxl.load_workbook(out)
     try:
         assert wb.sheetnames[:3] == ["Summary", "Changes", "Inputs"]
@@ -263,6 +327,9 @@ def test_build_previous_adds_a_changes_sheet(march, tmp_path):
     assert REMOVED in text
     assert "recommendation (FLIPPED)" in text
     assert any("prices of 2026-02-21" in t for t in text)
+    # No local folders go out by email: files are named, not their paths.
+    assert not any(str(tmp_path) in t or str(ROOT) in t for t in text)
+    assert any("(pricebook 2026-03-21.yaml)" in t for t in text)
     require_engine("gnumeric")
     checked = verify_workbook(out, "gnumeric")
     assert checked.ok, [f.message for f in checked.findings]
@@ -283,3 +350,105 @@ def test_snapshot_of_a_loaded_book():
     assert side.title() == (
         "February 2026 reference list prices, prices of 2026-02-21 (pricebook x.yaml)"
     )
+
+
+def prices_only(source: Path, path: Path) -> Path:
+    """``source`` without its scenarios, forecast and sensitivity sections."""
+    data = yaml.safe_load(source.read_text(encoding="utf-8"))
+    kept = {k: data[k] for k in ("format", "pricebook", "providers")}
+    path.write_text(yaml.safe_dump(kept, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_build_previous_takes_a_prices_only_snapshot(march, tmp_path):
+    """--previous OLD without scenarios: OLD gets the new build's scenarios, as
+    diff --scenarios adds one file to both sides."""
+    scenarios = ROOT / "templates" / "reference-scenarios.yaml"
+    old = prices_only(FEB, tmp_path / "feb-prices.yaml")
+    new = prices_only(march, tmp_path / "mar-prices.yaml")
+    out = tmp_path / "march.xlsx"
+    result = CliRunner().invoke(
+        main,
+        ["build", str(new), str(scenarios), "--previous", str(old), "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    try:
+        text = [
+            str(v)
+            for row in wb["Changes"].iter_rows(values_only=True)
+            for v in row
+            if v is not None
+        ]
+    finally:
+        wb.close()
+    assert any("the scenarios of this build" in t for t in text)
+    want = diff_books(load_side(old, [scenarios]), load_side(new, [scenarios]))
+    assert REMOVED in text
+    assert not want.scenario_changes and not want.settings_changes
+    assert "Scenario assumptions and settings" not in text
+    assert sum(e.flipped for e in want.effects) == 1
+    assert "recommendation (FLIPPED)" in text
+
+
+def test_diff_marks_an_analyst_override(workbook_copy, default_plan, tmp_path):
+    """A workbook's override is shown as an override of the pricebook's value,
+    not as the vendor's price (text and JSON)."""
+    title, row, col = default_plan.names()["output_rate_vertex_gpt_oss"]
+    set_cell_value(workbook_copy, title, a1(row, col), 0.31)
+    text = FEB.read_text(encoding="utf-8").replace(
+        "output_rate: 0.25", "output_rate: 0.27", 1
+    )
+    march = tmp_path / "march.yaml"
+    march.write_text(text, encoding="utf-8")
+    diff = diff_books(load_side(workbook_copy), load_side(march))
+    (change,) = diff.provider_changes
+    assert (change.id, change.old, change.new) == ("vertex_gpt_oss", 0.31, 0.27)
+    assert (change.old_override, change.old_pricebook) == (True, 0.25)
+    assert not change.new_override
+    result = CliRunner().invoke(main, ["diff", str(workbook_copy), str(march)])
+    assert re.search(
+        r"vertex_gpt_oss\s+output_rate\s+\$0\.3100 \(override; pricebook \$0\.2500\)"
+        r"\s+\$0\.2700",
+        result.stdout,
+    )
+    result = CliRunner().invoke(
+        main, ["diff", "--json", str(workbook_copy), str(march)]
+    )
+    (row,) = json.loads(result.stdout)["provider_changes"]
+    assert (row["old_override"], row["old_pricebook"]) == (True, 0.25)
+    assert "old_override" not in json.dumps(json.loads(result.stdout)["scenarios"])
+
+
+def test_changes_sheet_marks_overrides_kept_by_the_build(
+    workbook_copy, default_plan, tmp_path
+):
+    """build --keep-inputs --previous: the kept override is marked on the new side."""
+    title, row, col = default_plan.names()["output_rate_vertex_gpt_oss"]
+    set_cell_value(workbook_copy, title, a1(row, col), 0.31)
+    out = tmp_path / "kept.xlsx"
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            str(FEB),
+            "--keep-inputs",
+            str(workbook_copy),
+            "--previous",
+            str(FEB),
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    wb = openpyxl.load_workbook(out)
+    try:
+        text = [
+            str(v)
+            for row in wb["Changes"].iter_rows(values_only=True)
+            for v in row
+            if v is not None
+        ]
+    finally:
+        wb.close()
+    assert "$0.3100 (override; pricebook $0.2500)" in text

@@ -165,3 +165,92 @@ def test_import_of_a_missing_file_is_one_line(tmp_path):
     result = run("import", "litellm", str(tmp_path / "nope.json"), "-o", "x.yaml")
     assert result.exit_code == 2
     assert "no such file" in result.output
+
+
+def test_import_refuses_to_overwrite_what_it_did_not_write(tmp_path, built_workbook):
+    """A workbook, a file without infercost's header, the price map or the
+    mapping file are never replaced silently; a file the import wrote is."""
+    mapping = tmp_path / "tiers.yaml"
+    mapping.write_text("models:\n  - match: 'gpt-4o*'\n    quality_tier: 4\n")
+    workbook = tmp_path / "book.xlsx"
+    workbook.write_bytes(built_workbook.read_bytes())
+    own = tmp_path / "own.yaml"
+    own.write_text("format: 1\n# mine\n", encoding="utf-8")
+    base = ["import", "litellm", str(PRICES), "--model", "gpt-4o-mini"]
+    for target, force, says in (
+        (workbook, False, "--force"),
+        (own, False, "--force"),
+        (mapping, True, "is the mapping file being read"),
+        (PRICES, True, "is the price map being read"),
+    ):
+        before = target.read_bytes()
+        args = [*base, "--mapping", str(mapping), "-o", str(target)]
+        result = run(*args, *(["--force"] if force else []))
+        assert result.exit_code == 2, result.output
+        assert says in result.output
+        assert target.read_bytes() == before
+    written = tmp_path / "mini.yaml"
+    assert run(*base, "-o", str(written)).exit_code == 0
+    assert run(*base, "-o", str(written)).exit_code == 0  # its own file: replaced
+    assert run(*base, "-o", str(own), "--force").exit_code == 0
+    assert load_book([own, UNGATED]).providers
+
+
+def test_a_missing_mapping_file_stops_before_the_import(tmp_path, monkeypatch):
+    """--mapping naming no file: one line, before the price map is read."""
+    import generator.litellm
+
+    def no_import(*args, **kwargs):
+        raise AssertionError("the price map was imported first")
+
+    monkeypatch.setattr(generator.litellm, "import_litellm", no_import)
+    out = tmp_path / "x.yaml"
+    result = run(
+        "import",
+        "litellm",
+        str(PRICES),
+        "--mapping",
+        str(tmp_path / "no.yaml"),
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 2, result.output
+    assert "no.yaml" in result.output
+    assert not out.exists()
+
+
+def test_import_messages_count_and_hint_for_a_mapping(tmp_path):
+    """One entry is "1 entry"; a rule matching nothing is a warning; with tiers
+    from a mapping, the hint names the gated scenarios."""
+    mapping = tmp_path / "tiers.yaml"
+    mapping.write_text(
+        "models:\n  - match: 'nomatch*'\n    quality_tier: 4\n"
+        "  - match: 'gpt-4o-mini'\n    quality_tier: 4\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "mini.yaml"
+    result = run(
+        "import",
+        "litellm",
+        str(PRICES),
+        "--provider",
+        "openai",
+        "--model",
+        "gpt-4o-mini",
+        "--mapping",
+        str(mapping),
+        "-o",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    log = result.stderr
+    assert "imported 1 entry of" in log
+    assert "warning: mapping rule match 'nomatch*' matches no row" in log
+    assert (
+        f"build it with: infercost build {out} templates/reference-scenarios.yaml"
+        in log
+    )
+    plain = run(
+        "import", "litellm", str(PRICES), "--model", "gpt-4o-mini", "-o", str(out)
+    )
+    assert "templates/ungated-scenarios.yaml" in plain.stderr

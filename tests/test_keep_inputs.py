@@ -17,8 +17,10 @@ from workbook_tools import named_values
 from xlsx_edit import set_cell_value
 
 from generator import model as m
+from generator.build import check_output
 from generator.cli import main
 from generator.keep import keep_inputs, load_new_book, read_current
+from generator.layout import build_plan
 from generator.plan import a1
 from generator.pricebook import load_book
 from generator.verify import verify_workbook
@@ -223,6 +225,31 @@ def test_a_price_only_snapshot_keeps_the_workbooks_scenarios(edited, tmp_path):
     assert not report.not_carried
 
 
+def test_a_price_only_snapshot_names_the_edited_values_it_carries(edited, tmp_path):
+    """New prices without scenarios: the carried values that differ from what
+    the old workbook was built with are named (the new files have none to
+    compare with)."""
+    data = yaml.safe_load(feb_text())
+    prices_only = {k: data[k] for k in ("format", "pricebook", "providers")}
+    path = tmp_path / "prices.yaml"
+    path.write_text(yaml.safe_dump(prices_only, sort_keys=False), encoding="utf-8")
+    result = run(
+        "build", str(path), "--keep-inputs", str(edited), "-o", str(tmp_path / "x.xlsx")
+    )
+    log = result.stderr
+    assert (
+        "(2 differ from what the old workbook was built with; the new files have "
+        "no scenarios)" in log
+    )
+    assert (
+        "carried input_share_agent = 0.5 (the old workbook was built with 0.35)" in log
+    )
+    assert (
+        "carried growth_rate_agent = 0.08 (the old workbook was built with 0.05)" in log
+    )
+    assert "carried retry_rate_agent" not in log  # as built: said with -v only
+
+
 def test_forecast_months_and_grids_are_carried(workbook_copy, default_plan, tmp_path):
     """Forecast months, crossover range and grid edits are carried too."""
     edit(workbook_copy, default_plan, "forecast_months", 4)
@@ -282,6 +309,45 @@ def test_assumptions_of_a_rebuilt_workbook_round_trip(edited, tmp_path):
     rebuilt = tmp_path / "rebuilt.xlsx"
     run("build", str(path), "-o", str(rebuilt))
     assert read_current(rebuilt).inputs() == read_current(kept).inputs()
+
+
+def test_assumptions_keep_the_forecast_columns(workbook_copy, default_plan, tmp_path):
+    """A forecast shortened to 4 of 6 months: the YAML keeps the 6 columns, so
+    the workbook built from it can be lengthened again, as --keep-inputs's
+    can; it counts as unedited, and rebuilding it from the YAML is fine."""
+    edit(workbook_copy, default_plan, "forecast_months", 4)
+    path = tmp_path / "a.yaml"
+    run("assumptions", str(workbook_copy), "-o", str(path))
+    assert yaml.safe_load(path.read_text())["forecast"] == {"months": 4, "columns": 6}
+    book = load_book([path])
+    assert (book.forecast_months, book.forecast_columns) == (4, 6)
+    rebuilt = tmp_path / "rebuilt.xlsx"
+    run("build", str(path), "-o", str(rebuilt))
+    assert read_current(rebuilt).inputs() == read_current(workbook_copy).inputs()
+    plan = build_plan(book)
+    title, row, col = plan.names()["forecast_months"]
+    wb = openpyxl.load_workbook(rebuilt)
+    try:
+        assert wb[title].cell(row + 1, col).value == "months, at most 6"
+    finally:
+        wb.close()
+    run("build", str(path), "-o", str(rebuilt))  # unedited: replaced
+    edit(rebuilt, plan, "forecast_months", 6)  # lengthened again
+    require_engine("gnumeric")
+    checked = verify_workbook(rebuilt, "gnumeric")
+    assert checked.ok, [f.message for f in checked.findings]
+
+
+def test_forecast_columns_below_months_are_refused(tmp_path):
+    """forecast.columns fewer than months: one line naming the field."""
+    path = tmp_path / "short.yaml"
+    path.write_text(
+        feb_text().replace("  months: 6\n", "  months: 6\n  columns: 4\n"),
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 2
+    assert "forecast.columns: expected at least the 6 months" in result.output
 
 
 def test_assumptions_yaml_is_a_full_pricebook(edited, tmp_path):
@@ -345,6 +411,52 @@ def test_plain_rebuild_does_not_overwrite_carried_assumptions(edited, tmp_path):
     assert out.read_bytes() == before
 
 
+def test_a_keep_inputs_build_can_be_run_again_onto_its_output(edited, tmp_path):
+    """The workbook --keep-inputs wrote counts as unedited: its carried and
+    overridden values are what infercost wrote, so the same command replaces
+    it; an edit made after it is still found, against the value written."""
+    prices = new_prices(tmp_path)
+    edit(edited, build_plan(load_book([FEB])), "forecast_months", 4)
+    out = tmp_path / "kept.xlsx"
+    args = ("build", str(prices), "--keep-inputs", str(edited), "-o", str(out))
+    run(*args)
+    run(*args)  # again: nothing was edited since the first run wrote it
+    assert read_current(out).book.scenarios[1].input_share == 0.5
+    edit(out, build_plan(read_current(out).book), "growth_rate_agent", 0.09)
+    again = CliRunner().invoke(main, list(args))
+    assert again.exit_code == 2
+    assert (
+        "1 input was edited since infercost built it (growth_rate_agent: 0.08 -> "
+        "0.09)" in again.output
+    )
+
+
+def test_a_large_keep_inputs_workbook_is_protected_without_being_read(
+    edited, tmp_path, monkeypatch
+):
+    """Above the quick-check size, an unsaved keep-inputs workbook is unedited
+    for --keep-inputs and still refused by a plain build, without reading its
+    cells."""
+    import generator.build as build_module
+    import generator.verify as verify_module
+
+    out = tmp_path / "kept.xlsx"
+    args = ("build", str(new_prices(tmp_path)), "--keep-inputs", str(edited))
+    run(*args, "-o", str(out))
+    before = out.read_bytes()
+
+    def unreadable(path):
+        raise AssertionError("read the workbook")
+
+    monkeypatch.setattr(build_module, "QUICK_CHECK_ABOVE", 0)
+    plain = CliRunner().invoke(main, ["build", str(FEB), "-o", str(out)])
+    assert plain.exit_code == 2
+    assert "input_share_agent = 0.5" in plain.output
+    assert out.read_bytes() == before
+    monkeypatch.setattr(verify_module, "read_workbook", unreadable)
+    check_output(out, keep_from=edited)  # no refusal, nothing read
+
+
 def test_moved_inputs_rows_are_refused_not_misread(workbook_copy, tmp_path):
     """A row deleted from the Inputs sheet shifts every value below it: verify
     names the first heading out of place, and --keep-inputs refuses (exit 2)
@@ -365,3 +477,158 @@ def test_moved_inputs_rows_are_refused_not_misread(workbook_copy, tmp_path):
     assert kept.exit_code == 2
     assert "Inputs!A" in kept.output
     assert not out.exists()
+
+
+# ---------------------------------------------------------------------------
+# What assumptions may overwrite
+
+
+def test_assumptions_never_overwrites_the_workbook_it_reads(workbook_copy):
+    """-o naming the workbook being read: exit 2, one line, the workbook kept
+    byte for byte, even with --force."""
+    before = workbook_copy.read_bytes()
+    for extra in ([], ["--force"]):
+        result = CliRunner().invoke(
+            main, ["assumptions", str(workbook_copy), "-o", str(workbook_copy), *extra]
+        )
+        assert result.exit_code == 2, result.output
+        assert result.output.count("\n") == 1
+        assert "is the workbook being read" in result.output
+        assert workbook_copy.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("other.xlsx", None),  # another workbook (a copy of the one read)
+        ("notes.yaml", "# my own notes\nformat: 1\n"),  # a YAML file of the user's
+        ("notes.txt", "shopping list\n"),
+    ],
+    ids=["workbook", "own-yaml", "text"],
+)
+def test_assumptions_refuses_a_file_it_did_not_write(
+    workbook_copy, tmp_path, name, content
+):
+    """An existing workbook, or a file without infercost's header, is replaced
+    only with --force."""
+    target = tmp_path / name
+    if content is None:
+        target.write_bytes(workbook_copy.read_bytes())
+    else:
+        target.write_text(content, encoding="utf-8")
+    before = target.read_bytes()
+    result = CliRunner().invoke(
+        main, ["assumptions", str(workbook_copy), "-o", str(target)]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--force" in result.output
+    assert target.read_bytes() == before
+    run("assumptions", str(workbook_copy), "-o", str(target), "--force")
+    assert load_book([target]).name == load_book([FEB]).name
+
+
+def test_assumptions_replaces_a_file_it_wrote(workbook_copy, tmp_path):
+    """A YAML file that assumptions (or import) wrote is replaced without --force."""
+    path = tmp_path / "a.yaml"
+    run("assumptions", str(workbook_copy), "-o", str(path))
+    run("assumptions", str(workbook_copy), "--scenarios-only", "-o", str(path))
+    assert "providers" not in path.read_text(encoding="utf-8")
+
+
+def test_price_overrides_are_not_carried_when_the_pricing_kind_changes(
+    edited, tmp_path
+):
+    """A row that becomes fixed keeps no per-token rate override (it would cost
+    fixed + per-token); the report says why and which value is used."""
+    text = feb_text().replace(
+        "    pricing: per_token\n    input_rate: 0.07\n    output_rate: 0.25\n",
+        "    pricing: fixed\n    input_rate: 0\n    output_rate: 0\n"
+        "    fixed_monthly: 300\n",
+        1,
+    )
+    text = text.replace(
+        "bedrock_gemma3_12b, vertex_gpt_oss, bedrock_gemma3_4b]",
+        "bedrock_gemma3_12b, bedrock_gemma3_4b]",
+    )
+    prices = tmp_path / "fixed.yaml"
+    prices.write_text(text, encoding="utf-8")
+    old = read_current(edited)
+    book, report = keep_inputs(load_new_book([prices], old), old)
+    vertex = book.provider("vertex_gpt_oss")
+    assert (vertex.pricing, vertex.output_rate, vertex.fixed_monthly) == (
+        "fixed",
+        0,
+        300,
+    )
+    assert not report.overrides
+    assert ("vertex_gpt_oss", "output_rate") not in book.overrides
+    assert report.not_carried == [
+        "override output_rate_vertex_gpt_oss = 0.31: the row's pricing changed "
+        "from per_token to fixed in the new pricebook; its output_rate 0 is used"
+    ]
+    s = book.scenarios[0]
+    assert m.monthly_cost(vertex, s, s.base_tokens) == 300
+
+
+def test_a_gate_no_new_provider_passes_names_its_cell(workbook_copy, tmp_path):
+    """Prices alone, and the old workbook's gate leaves none of them eligible:
+    the error points at the gate's cell on the Inputs sheet."""
+    plan = build_plan(load_book([FEB]))
+    edit(workbook_copy, plan, "min_sla_standard", 0.99999)
+    data = yaml.safe_load(feb_text())
+    path = tmp_path / "prices.yaml"
+    prices_only = {k: data[k] for k in ("format", "pricebook", "providers")}
+    path.write_text(yaml.safe_dump(prices_only, sort_keys=False), encoding="utf-8")
+    title, row, col = plan.names()["min_sla_standard"]
+    result = CliRunner().invoke(
+        main,
+        [
+            "build",
+            str(path),
+            "--keep-inputs",
+            str(workbook_copy),
+            "-o",
+            str(tmp_path / "x.xlsx"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith(
+        f"Error: {workbook_copy}: {title}!{a1(row, col)}: min_sla_standard: "
+        "no provider passes the gates of scenario 'standard'"
+    )
+
+
+def test_keep_messages_count_and_say_what_is_used(
+    workbook_copy, default_plan, tmp_path
+):
+    """Singular counts; a removed provider with nothing to carry is a note, not
+    a failure; what is not carried says which value is used instead."""
+    edit(workbook_copy, default_plan, "output_rate_vertex_gpt_oss", 0.31)
+    title, row, col = default_plan.names()["input_share_standard"]
+    set_cell_value(workbook_copy, title, a1(row, col), 1.5)  # not a share
+    text = without_provider(feb_text(), "openai_41_mini")
+    text = text.replace(
+        "\n# The pairs",
+        "\n  - id: newcomer\n    label: Newcomer\n    model: m\n"
+        "    pricing: per_token\n    input_rate: 0.1\n    output_rate: 0.2\n"
+        "    quality_tier: 4\n    source: https://example.com\n"
+        "    checked: 2026-03-21\n\n# The pairs",
+        1,
+    )
+    prices = tmp_path / "new.yaml"
+    prices.write_text(text, encoding="utf-8")
+    old = read_current(workbook_copy)
+    _, report = keep_inputs(load_new_book([prices], old), old)
+    lines = [text for _, text in report.lines()]
+    assert "1 analyst override; 1 could not be carried" in lines[0]
+    assert (
+        "  1 provider is new (its prices come from the new pricebook): newcomer"
+        in lines
+    )
+    assert (
+        "  provider 'openai_41_mini' is not in the new pricebook (it had no "
+        "override to carry)" in lines
+    )
+    (problem,) = report.not_carried
+    assert problem.startswith("input_share_standard: ")
+    assert problem.endswith("; the new pricebook's 0.75 is used")

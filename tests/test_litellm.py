@@ -379,6 +379,46 @@ def test_skip_rules_on_a_small_file(tmp_path: Path) -> None:
     assert result.ignored_price_kinds == {"cache_read_input_token_cost": 1}
 
 
+def test_bad_prices_are_shown_as_the_file_writes_them(tmp_path: Path) -> None:
+    """A warning shows a bad price as JSON has it: -0.000001, "0.1" (text)."""
+    path = write_json(
+        tmp_path,
+        {
+            "negative": {
+                "litellm_provider": "acme",
+                "mode": "chat",
+                "input_cost_per_token": -1e-06,
+                "output_cost_per_token": 1e-06,
+            },
+            "text-price": {
+                "litellm_provider": "acme",
+                "mode": "chat",
+                "input_cost_per_token": "0.1",
+                "output_cost_per_token": 1e-06,
+            },
+        },
+    )
+    warnings = import_litellm(path, price_date=PRICE_DATE).warnings
+    assert (
+        "negative: input_cost_per_token is not a number >= 0 (got -0.000001); "
+        "entry skipped"
+    ) in warnings
+    assert (
+        'text-price: input_cost_per_token is not a number >= 0 (got "0.1"); '
+        "entry skipped"
+    ) in warnings
+    assert not any("Decimal" in w for w in warnings)
+
+
+def test_a_rule_that_matches_nothing_is_a_warning() -> None:
+    """apply_mapping collects 'matches no row' in the list it is given."""
+    document = {"providers": [{"id": "a", "model": "gpt-4o"}]}
+    rules = {"models": [{"match": "zzz*", "quality_tier": 3}]}
+    warnings: list[str] = []
+    apply_mapping(document, rules, warnings)
+    assert warnings == ["mapping rule match 'zzz*' matches no row"]
+
+
 @pytest.mark.parametrize(
     ("per_token", "per_million_tokens"),
     [
