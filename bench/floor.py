@@ -80,6 +80,8 @@ def write(data: dict, path: str, raw_formulas: bool = False) -> None:
             ws.conditional_format(first_row, first_col, last_row, last_col, options)
         if sheet["freeze"]:
             ws.freeze_panes(*sheet["freeze"])
+        if sheet.get("repeat_rows") is not None:
+            ws.repeat_rows(0, sheet["repeat_rows"])
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         ws.set_paper(9)

@@ -382,6 +382,11 @@ def flatten_plan(plan: Any) -> dict[str, Any]:
                 ],
                 "scales": writer.conditional_formats(sheet),
                 "freeze": sheet.freeze,
+                "repeat_rows": (
+                    sheet.freeze[0] - 1
+                    if sheet.freeze and 0 < sheet.freeze[0] <= writer.REPEAT_ROWS_MAX
+                    else None
+                ),
                 "hidden": sheet.hidden,
             }
         )
