@@ -59,8 +59,11 @@ ROWS SIGN SMALL SQRT SUBSTITUTE SUM SUMIF SUMIFS SUMPRODUCT TEXT TRIM TRUE UPPER
 VALUE VLOOKUP
 """.split()
 )
-FUNCTION_RE = re.compile(r"([A-Z][A-Z0-9._]*)\(")
-CANARY_NAME = "tokens_per_million"
+FUNCTION_RE = re.compile(r"(?<![A-Z0-9_.$])((?:_XL(?:FN|WS)\.)*[A-Z][A-Z0-9._]*)\(")
+#: The formula verify adds to its private copy to prove that the engine
+#: recalculated: cached as CANARY_VALUE, it must come back as CANARY_RESULT.
+CANARY_FORMULA = "2+3"
+CANARY_RESULT = 5
 CANARY_VALUE = -12345
 
 
@@ -596,7 +599,8 @@ def _functions(formula: str) -> set[str]:
     bare = re.sub(r'"(?:[^"]|"")*"', '""', formula.upper())
     found = set()
     for fn in FUNCTION_RE.findall(bare):
-        fn = fn.removeprefix("_XLFN.").removeprefix("_XLWS.")
+        while fn.startswith(("_XLFN.", "_XLWS.")):
+            fn = fn[6:]
         found.add(FUNCTION_ALIASES.get(fn, fn))
     return found
 
@@ -608,11 +612,13 @@ def _functions(formula: str) -> set[str]:
 class Recalculation:
     """A recalculation by a real engine, running while verify reads the file.
 
-    The engine works on a copy in which one formula's cached result is
-    deliberately wrong (:data:`CANARY_VALUE`): ``tokens_per_million`` (found
-    through the defined name), or the first formula with a number on the
-    Inputs sheet. If the engine's result still shows the wrong value, it did
-    not recalculate, and verification stops.
+    The engine works on a copy to which verify adds a formula of its own, on
+    the metadata sheet, with a deliberately wrong cached result
+    (:data:`CANARY_VALUE`). If the engine's result does not hold the
+    formula's value, it did not recalculate, and verification stops. The
+    canary does not depend on any cell of the workbook, so no edit of the
+    workbook (typed values, missing cached values) can stop it from being
+    planted.
     """
 
     def __init__(self, path: Path, engine: str, timeout: float) -> None:
@@ -622,7 +628,7 @@ class Recalculation:
         self._tmp = tempfile.TemporaryDirectory(prefix="infercost-verify-")
         work = Path(self._tmp.name)
         canary = work / "canary.xlsx"
-        self.canary = _plant_canary(path, canary, _early_canary_cells(path))
+        self.canary = _plant_canary(path, canary)
         self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._future = self._pool.submit(
@@ -650,11 +656,15 @@ class Recalculation:
             self.close()
         title, cell = self.canary
         got = values.get(title, {}).get(cell)
-        if got is None or (isinstance(got, (int, float)) and got == CANARY_VALUE):
+        if not (
+            isinstance(got, (int, float))
+            and not isinstance(got, bool)
+            and got == CANARY_RESULT
+        ):
             raise EngineError(
                 f"{self.engine} did not recalculate {self.path.name}: the canary "
-                f"cell {title}!{cell} holds {_show_value(got)}, not a result of "
-                "its formula"
+                f"cell {title}!{cell} (={CANARY_FORMULA}) holds {_show_value(got)}"
+                f", not {CANARY_RESULT}"
             )
         return values
 
@@ -666,83 +676,47 @@ class Recalculation:
         self._tmp.cleanup()
 
 
-def _early_canary_cells(path: Path) -> list[tuple[str, str | None]]:
-    """Where to plant the canary, best first, read from the package alone.
+def _plant_canary(src: Path, dest: Path) -> tuple[str, str]:
+    """Copy ``src`` to ``dest`` with the canary formula added; its (title, A1).
 
-    (title, A1) of the defined name ``tokens_per_million``, then (Inputs,
-    None): the first formula cell with a number on the Inputs sheet.
-    """
-    from .layout import INPUTS
-
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
-    out: list[tuple[str, str | None]] = []
-    with zipfile.ZipFile(path) as package:
-        root = ElementTree.fromstring(package.read("xl/workbook.xml"))
-    for name in root.iterfind("m:definedNames/m:definedName", ns):
-        if (name.get("name") or "").lower() == CANARY_NAME:
-            target = _normal_ref(name.text or "")
-            title, _, cell = target.rpartition("!")
-            if title and re.fullmatch(r"[A-Z]{1,3}[0-9]+", cell):
-                out.append((title, cell))
-    out.append((INPUTS, None))
-    return out
-
-
-def _plant_canary(
-    src: Path, dest: Path, candidates: list[tuple[str, str | None]]
-) -> tuple[str, str]:
-    """Copy ``src`` to ``dest`` with a wrong cached value in one formula cell.
-
-    The first of ``candidates`` whose ``<c>`` element holds a formula and a
-    value gets :data:`CANARY_VALUE`; returns that (title, A1).
+    The canary is a new row below the last of the metadata sheet:
+    ``=CANARY_FORMULA`` with the cached result :data:`CANARY_VALUE`.
     """
     with zipfile.ZipFile(src) as package:
-        parts: dict[str, str] = {}
-        chosen = None
-        for title, cell in candidates:
-            try:
-                part = _sheet_part(package, title)
-            except EngineError:
-                continue
-            if part not in parts:
-                parts[part] = package.read(part).decode("utf-8")
-            if cell is None:  # the first formula cell with a number
-                match = re.search(
-                    r'<c r="([A-Z]+[0-9]+)"(?:\s[^>]*?)?>'
-                    r"(<f>(?:(?!</c>).)*</f><v>-?[0-9][^<]*</v>)</c>",
-                    parts[part],
-                    re.S,
-                )
-                if match is None:
-                    continue
-                cell = match.group(1)
-            element = re.compile(
-                rf'<c r="{cell}"(?:\s[^>]*?)?(?:/>|>((?:(?!</c>).)*)</c>)', re.S
-            )
-            match = element.search(parts[part])
-            if match is None or not match.group(1):
-                continue
-            body = match.group(1)
-            if "<f" not in body or "<v>" not in body:
-                continue
-            planted = re.sub(r"<v>[^<]*</v>", f"<v>{CANARY_VALUE}</v>", body, count=1)
-            text = parts[part]
-            parts[part] = text[: match.start(1)] + planted + text[match.end(1) :]
-            chosen = (title, cell, part)
-            break
-        if chosen is None:
+        part = _sheet_part(package, METADATA)
+        text = package.read(part).decode("utf-8")
+        close = re.search(
+            r"<(?:([A-Za-z_][\w.-]*):)?sheetData\s*/>|</(?:([A-Za-z_][\w.-]*):)?sheetData>",
+            text,
+        )
+        if close is None:
             raise EngineError(
                 f"cannot plant the recalculation canary in {src.name}: "
-                "no intact formula cell found"
+                f"its {METADATA} sheet has no cell data"
             )
-        title, cell, part = chosen
+        prefix = close.group(1) or close.group(2)
+        p = f"{prefix}:" if prefix else ""
+        rows = [
+            int(n) for n in re.findall(r'<(?:[\w.-]+:)?row\s[^>]*?\br="([0-9]+)"', text)
+        ]
+        row = max(rows, default=0) + 1
+        cell = f"A{row}"
+        planted = (
+            f'<{p}row r="{row}"><{p}c r="{cell}"><{p}f>{CANARY_FORMULA}</{p}f>'
+            f"<{p}v>{CANARY_VALUE}</{p}v></{p}c></{p}row>"
+        )
+        if close.group(0).endswith("/>"):
+            planted = f"<{p}sheetData>{planted}</{p}sheetData>"
+            text = text[: close.start()] + planted + text[close.end() :]
+        else:
+            text = text[: close.start()] + planted + text[close.start() :]
         with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
             for item in package.infolist():
                 data = package.read(item.filename)
                 if item.filename == part:
-                    data = parts[part].encode("utf-8")
+                    data = text.encode("utf-8")
                 out.writestr(item, data)
-    return title, cell
+    return METADATA, cell
 
 
 def _sheet_part(package: zipfile.ZipFile, title: str) -> str:

@@ -32,6 +32,7 @@ from xlsx_edit import (
     clear_cell,
     defined_name,
     delete_row,
+    drop_cached_value,
     formula,
     replace_formula_with_value,
     set_cell_value,
@@ -329,9 +330,16 @@ def cleared(path: Path, name: str) -> str:
     return f"{sheet}!{cell}"
 
 
+def typed_over_both_constants(path: Path, name: str) -> str:
+    """Type over both constant formulas of the Inputs sheet (``name`` first)."""
+    target = typed_over(path, name)
+    typed_over(path, "rank_decimals")
+    return target
+
+
 SHARE = "input_share_agent"
 RATE = "input_rate_vertex_gpt_oss"  # a cell of the vertex_gpt_oss Pricebook row
-CANARY = "tokens_per_million"  # where verify plants its recalculation canary
+CANARY = "tokens_per_million"  # a constant formula (verify once planted its canary)
 
 # One line a kind of tampering: how; the defined name of the cell it aims at;
 # the kind of finding that must name that cell; and whether a recalculating
@@ -345,6 +353,12 @@ TAMPERINGS = {
     "pricebook-row-deleted": (pricebook_row_deleted, RATE, "structure", False),
     "formula-deleted": (cleared, COST, "missing", True),
     "canary-cell-typed-over": (typed_over, CANARY, "hard-coded", False),
+    "both-constants-typed-over": (
+        typed_over_both_constants,
+        CANARY,
+        "hard-coded",
+        False,
+    ),
 }
 
 
@@ -412,6 +426,59 @@ def test_an_engine_that_does_not_recalculate_is_caught(built_workbook, monkeypat
     assert "gnumeric did not recalculate" in result.stderr
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_workbook_saved_by_openpyxl_verifies_through_the_engine(
+    built_workbook, tmp_path, engine
+):
+    """No cached value anywhere: engines verify it, stale values are warnings."""
+    import openpyxl
+
+    path = tmp_path / "openpyxl.xlsx"
+    openpyxl.load_workbook(built_workbook).save(path)
+    run = verify(path, engine, "--json")
+    if engine == "cached":
+        assert run.exit_code == 1
+        assert run.findings(kind="value", name=COST)
+        return
+    assert run.exit_code == 0, (run.stdout, run.stderr)
+    assert run.errors() == []
+    (stale,) = run.findings(kind="stale", name=COST)
+    assert stale["actual"] is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_constants_without_cached_values_are_named(workbook_copy, engine):
+    """The two constant formulas without cached results: the engine recomputes
+    them (stale warnings); the cached values are mismatches."""
+    for name in (CANARY, "rank_decimals"):
+        drop_cached_value(workbook_copy, *cell_of(workbook_copy, name))
+    run = verify(workbook_copy, engine, "--json")
+    kind = "value" if engine == "cached" else "stale"
+    assert run.exit_code == (1 if engine == "cached" else 0), run.stdout
+    (finding,) = run.findings(kind=kind, name=CANARY)
+    assert where(finding) == at(workbook_copy, CANARY)
+
+
+def test_xlfn_prefixed_functions_are_checked_without_their_prefix(workbook_copy):
+    """_xlfn.RANK.EQ (as Gnumeric and Excel save RANK) is fine; XLOOKUP is not."""
+    add_sheet(
+        workbook_copy,
+        "Mine",
+        {
+            "A1": 1,
+            "A2": 2,
+            "B1": "=_xlfn.RANK.EQ(A1,A1:A2,1)",
+            "B2": "=_xlfn.XLOOKUP(1,A1:A2,A1:A2)",
+        },
+    )
+    run = verify(workbook_copy, "cached", "--json")
+    assert run.exit_code == 0, run.errors()[:3]
+    functions = run.findings(kind="function")
+    assert [(where(f), f["message"].split()[1]) for f in functions] == [
+        ("Mine!B2", "XLOOKUP")
+    ]
+
+
 def test_sheet_added_by_a_user_is_not_an_error(built_workbook, tmp_path):
     """Extra sheets with the user's own numbers and formulas do not fail verify."""
     path = tmp_path / "extra.xlsx"
@@ -459,9 +526,11 @@ def test_edited_workbook_saved_by_libreoffice_verifies_from_cached_values(
 
 
 def test_workbook_saved_by_gnumeric_verifies_from_cached_values(saved_by):
-    """Gnumeric writes RANK as RANK.EQ and 1e-06 at length: same formulas."""
+    """Gnumeric writes RANK as _xlfn.RANK.EQ and 1e-06 at length: same formulas,
+    no function warning; its own _xlnm names are not ours to check."""
     run = verify(saved_by("gnumeric", "fresh"), "cached", "--json")
     assert run.exit_code == 0, run.errors()[:5]
+    assert run.json["findings"] == []
 
 
 SAME_FORMULA = [

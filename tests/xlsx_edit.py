@@ -161,6 +161,18 @@ def set_defined_name(path: Path, name: str, ref: str) -> None:
     _rewrite(path, edit)
 
 
+def drop_cached_value(path: Path, sheet: str, cell: str) -> None:
+    """Remove the cached result of the formula in ``sheet``!``cell``."""
+
+    def edit(element: str) -> str:
+        open_tag, body = _split(element)
+        if "<f>" not in body:
+            raise KeyError(f"{sheet}!{cell}: holds no formula")
+        return f"{_drop_type(open_tag)}>{re.sub(r'<v>[^<]*</v>', '', body)}</c>"
+
+    _edit_cell(path, sheet, cell, edit)
+
+
 def delete_row(path: Path, sheet: str, row: int) -> None:
     """Delete row ``row`` (1-based) of ``sheet`` as a spreadsheet does.
 
