@@ -28,7 +28,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -40,9 +40,18 @@ from . import progress
 from .engine import ENGINES, EngineError, available_engines, read_values, recalculate_to
 from .errors import InputError
 from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
-from .plan import FORMULA, NA, Plan, a1
+from .plan import FORMULA, NA, Plan, a1, ref
 from .pricebook import Book, load_book_text
-from .xlsxread import is_formula, open_workbook, sheet_cells, worksheet_titles
+from .xlsxread import (
+    ChartRefs,
+    DefinedName,
+    format_hides,
+    is_formula,
+    open_workbook,
+    read_package,
+    sheet_cells,
+    worksheet_titles,
+)
 
 DEFAULT_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-12
@@ -141,7 +150,15 @@ class Workbook:
     path: Path
     built: Book
     cells: dict[str, dict[tuple[int, int], Any]]
+    #: Workbook-wide defined names, lower case -> reference as stored ('$'
+    #: kept); of a name given twice, the first, which spreadsheets use.
     names: dict[str, str]
+    #: Every ``<definedName>`` in file order, sheet-level ones and repeats too.
+    defined: list[DefinedName] = field(default_factory=list)
+    charts: list[ChartRefs] = field(default_factory=list)
+    #: Sheet -> {(row, col): number format} of cells whose format hides
+    #: their number (see :func:`generator.xlsxread.format_hides`).
+    hiding: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
 
 
 def read_workbook(
@@ -177,23 +194,28 @@ def read_workbook(
         built = load_book_text(text, f"{path} (metadata sheet)")
         if on_recognised is not None:
             on_recognised()
-        cells = {title: sheet_cells(wb, title) for title in titles if title != METADATA}
-        names = _defined_names(wb)
+        package = read_package(path)
+        hiding: dict[str, dict[tuple[int, int], str]] = {}
+        cells = {
+            title: sheet_cells(wb, title, hiding.setdefault(title, {}))
+            for title in titles
+            if title != METADATA
+        }
     finally:
         wb.close()
-    return Workbook(path, built, cells, names)
+    names: dict[str, str] = {}
+    for defined in package.names:
+        if defined.scope is None:
+            names.setdefault(defined.name.lower(), normal_ref(defined.ref))
+    return Workbook(path, built, cells, names, package.names, package.charts, hiding)
 
 
-def _defined_names(wb: Any) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, dn in wb.defined_names.items():
-        out[name.lower()] = _normal_ref(str(dn.attr_text))
-    return out
-
-
-def _normal_ref(text: str) -> str:
-    text = text.lstrip("=").replace("$", "")
-    return re.sub(r"'([^'!]+)'!", r"\1!", text)
+def normal_ref(text: str) -> str:
+    """A reference as stored, without '=' and needless quotes; '$' kept."""
+    if "'" not in text and not text.startswith(("=", " ")):
+        return text.rstrip()
+    text = text.strip().lstrip("=")
+    return re.sub(r"'([A-Za-z_][A-Za-z0-9_.]*)'!", r"\1!", text)
 
 
 # ---------------------------------------------------------------------------
@@ -351,11 +373,37 @@ _ALIAS = re.compile(
 )
 
 
+#: A string literal or quoted sheet name (kept), or a run of white space.
+_SPACE = re.compile(r"(\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*')|\s+")
+#: White space between a character of these and one of _OPERAND_START is
+#: Excel's intersection operator (``input_share _standard``), not layout.
+_OPERAND_END = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.$)'\"]!#?%"
+)
+_OPERAND_START = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.$('\"#[\\"
+)
+
+
+def _space(text: str, start: int, end: int) -> str:
+    """The white space text[start:end]: one space if it is an operator, else ''."""
+    if (
+        start > 0
+        and end < len(text)
+        and text[start - 1] in _OPERAND_END
+        and text[end] in _OPERAND_START
+    ):
+        return " "
+    return ""
+
+
 def normal_formula(text: str) -> str:
     """A formula in a canonical spelling, for comparing what a file holds.
 
     What an engine may change when it saves the file, and this absorbs: the
-    leading '=', ``_xlfn.``/``_xlws.`` prefixes, white space, letter case
+    leading '=', ``_xlfn.``/``_xlws.`` prefixes, white space around operators,
+    parentheses and commas (between two operands it is the intersection
+    operator and counts, as one space), letter case
     (outside string literals), quotes around a sheet name that needs none,
     the spelling of a number (``0.000001`` and ``1.00000000000000000004e-06``
     are one number), and the names in :data:`FUNCTION_ALIASES`. Nothing else:
@@ -363,6 +411,7 @@ def normal_formula(text: str) -> str:
     literals must stay as written.
     """
     text = text[1:] if text.startswith("=") else text
+    text = _SPACE.sub(lambda m: m.group(1) or _space(text, m.start(), m.end()), text)
     out = []
     for i, part in enumerate(_QUOTED.split(text)):
         if i % 2:
@@ -372,7 +421,7 @@ def normal_formula(text: str) -> str:
                 part = part.upper()
             out.append(part)
             continue
-        part = re.sub(r"\s+", "", part).upper()
+        part = part.upper()
         part = part.replace("_XLFN.", "").replace("_XLWS.", "")
         part = _ALIAS.sub(lambda m: FUNCTION_ALIASES[m.group(1)] + "(", part)
         part = _NUMBER.sub(lambda m: repr(float(m.group(0))), part)
@@ -539,39 +588,8 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
                         found,
                     )
                 )
-    # Defined names.
-    expected_names = plan.names()
-    for name, (title, row, col) in expected_names.items():
-        want = f"{title}!{a1(row, col)}"
-        got = workbook.names.get(name.lower())
-        if got is None:
-            findings.append(
-                Finding(
-                    "name",
-                    f"defined name {name} is missing",
-                    "error",
-                    title,
-                    a1(row, col),
-                    name,
-                    None,
-                    want,
-                    None,
-                )
-            )
-        elif got.lower() != want.lower():
-            findings.append(
-                Finding(
-                    "name",
-                    f"defined name {name} points to {got}, expected {want}",
-                    "error",
-                    title,
-                    a1(row, col),
-                    name,
-                    None,
-                    want,
-                    got,
-                )
-            )
+    names, expected_names = check_names(workbook, plan)
+    findings += names
     # Functions outside the compatibility list, anywhere in the workbook.
     for title, cells in workbook.cells.items():
         for (row, col), value in cells.items():
@@ -592,7 +610,407 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
                             value,
                         )
                     )
-    return findings, checked + len(expected_names)
+    return findings, checked + expected_names
+
+
+#: A label that says when and by which version the workbook was built: the
+#: metadata sheet does not keep it, so only its form is compared.
+_BUILT_BY = re.compile(r"Built by infercost \S+ on \d{4}-\d{2}-\d{2}\.")
+
+
+def check_labels(
+    workbook: Workbook,
+    plans: Sequence[Plan],
+    skip_rows: set[tuple[str, int]] | frozenset[tuple[str, int]] = frozenset(),
+    skip_sheets: set[str] | frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """Compare every text label of ``plans[0]`` with the workbook's cell.
+
+    Labels are part of what the workbook says: formulas read some of them
+    (the pricing kind on Costs, provider labels), and the others tell a
+    reader which number is which (a scenario's name beside its cost, a
+    unit). A changed label is an error. Labels are written at build time, so
+    a label may be the one of any of ``plans``: the plan as built (an input
+    edited later changes no text) or the plan of the inputs as they stand
+    (a workbook built with ``--keep-inputs`` was written with the inputs it
+    carried, which its metadata does not keep). Two labels record how the
+    workbook was built (from which files, when, by which version), which the
+    metadata does not keep either: only the text around those is compared.
+    ``skip_rows`` holds (sheet, row) and ``skip_sheets`` sheets whose rows
+    are reported as moved (their labels are another row's).
+    """
+    from .layout import shown_path
+    from .plan import LABEL
+
+    files = ", ".join(shown_path(f) for f in workbook.built.files)
+    others = [{sheet.title: sheet for sheet in plan.sheets} for plan in plans[1:]]
+    findings: list[Finding] = []
+    for sheet in plans[0].sheets:
+        if sheet.title == METADATA or sheet.title in skip_sheets:
+            continue
+        cells = workbook.cells.get(sheet.title)
+        if cells is None:
+            continue  # reported as a missing sheet
+        for (row, col), cell in sheet.cells.items():
+            if cell.kind != LABEL:
+                continue
+            want = cell.value
+            found = cells.get((row, col))
+            if _same_label(want, found, files) or (sheet.title, row) in skip_rows:
+                continue
+            if any(
+                (other := sheets.get(sheet.title)) is not None
+                and (alt := other.cells.get((row, col))) is not None
+                and alt.kind == LABEL
+                and _same_label(alt.value, found, files)
+                for sheets in others
+            ):
+                continue
+            findings.append(
+                Finding(
+                    "label",
+                    f"label changed: expected {_show_label(want)}, found "
+                    f"{_show_label(found)}",
+                    "error",
+                    sheet.title,
+                    a1(row, col),
+                    None,
+                    None,
+                    want,
+                    found,
+                )
+            )
+    return findings
+
+
+def _same_label(want: Any, found: Any, files: str) -> bool:
+    if is_formula(found):
+        return False
+    if found == want:
+        return True
+    if (want is None or want == "") and (found is None or found == ""):
+        return True
+    return (
+        isinstance(want, str)
+        and isinstance(found, str)
+        and _provenance(want, found, files)
+    )
+
+
+def _provenance(want: str, found: str, files: str) -> bool:
+    """Whether ``found`` is label ``want`` as written at another build."""
+    if files and files in want:
+        head, _, tail = want.partition(files)
+        return (
+            found.startswith(head)
+            and found.endswith(tail)
+            and len(found) >= len(head) + len(tail)
+        )
+    return bool(_BUILT_BY.fullmatch(want) and _BUILT_BY.fullmatch(found))
+
+
+def _show_label(value: Any) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    text = str(value)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def check_charts(workbook: Workbook, plans: Sequence[Plan]) -> list[Finding]:
+    """Does every chart of ``plans[0]`` still draw what it was built to draw?
+
+    A chart is found on its sheet by its title (else, in order, among the
+    sheet's charts whose title is none of the model's); each series' name
+    (``c:tx``), categories or x values, and values or y values must be the
+    plan's references. A changed title and a changed, missing or added series
+    are errors naming the chart's title; a missing chart is a warning (it
+    shows no wrong number, and openpyxl drops every chart). As with labels
+    (:func:`check_labels`), the chart of any of ``plans`` is accepted: which
+    rows a chart draws and its title are chosen at build time. Charts a
+    user added are not compared.
+    """
+    first = plans[0].charts
+    choices = [
+        [plan.charts[i] for plan in plans if len(plan.charts) == len(first)]
+        for i in range(len(first))
+    ]
+    by_sheet: dict[str, list[ChartRefs]] = {}
+    for chart in workbook.charts:
+        by_sheet.setdefault(chart.sheet, []).append(chart)
+    titles = {(c.sheet, _squash(_chart_title(c))) for cs in choices for c in cs}
+    matched: list[ChartRefs | None] = []
+    for chart, charts in zip(first, choices, strict=True):
+        names = {_squash(_chart_title(c)) for c in charts}
+        pool = by_sheet.get(chart.sheet, [])
+        same = next((c for c in pool if _squash(c.title) in names), None)
+        if same is not None:
+            pool.remove(same)
+        matched.append(same)
+    for i, chart in enumerate(first):
+        pool = [
+            c
+            for c in by_sheet.get(chart.sheet, [])
+            if (c.sheet, _squash(c.title)) not in titles
+        ]
+        if matched[i] is None and pool:
+            matched[i] = pool[0]
+            by_sheet[chart.sheet].remove(pool[0])
+    findings: list[Finding] = []
+    for chart, charts, found in zip(first, choices, matched, strict=True):
+        title = _chart_title(chart)
+        if found is None:
+            findings.append(
+                Finding(
+                    "chart",
+                    f"chart {title!r} is missing (deleted, or saved by a program "
+                    "that drops charts)",
+                    "warning",
+                    chart.sheet,
+                    chart.anchor,
+                    None,
+                    None,
+                    title,
+                    None,
+                )
+            )
+            continue
+        tried = [_chart_problems(c, found) for c in charts]
+        problems = [] if [] in tried else tried[0]
+        if problems:
+            more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+            findings.append(
+                Finding(
+                    "chart",
+                    f"chart {title!r} differs from the model's: "
+                    + "; ".join(problems[:5])
+                    + more,
+                    "error",
+                    chart.sheet,
+                    chart.anchor,
+                    None,
+                    None,
+                    title,
+                    found.title,
+                )
+            )
+    return findings
+
+
+def _chart_problems(chart: Any, found: ChartRefs) -> list[str]:
+    """How chart ``found`` of the workbook differs from plan chart ``chart``."""
+    problems = []
+    title = _chart_title(chart)
+    if _squash(found.title) != _squash(title):
+        problems.append(f"its title is {found.title!r}")
+    expected = [_series_refs(chart, series) for series in chart.series]
+    for k, want in enumerate(expected):
+        if k >= len(found.series):
+            problems.append(f"series {k + 1} is missing")
+            continue
+        got = found.series[k]
+        for tag in sorted(set(want) | set(got), key=_SERIES_ORDER.index):
+            if not _same_ref(want.get(tag), got.get(tag)):
+                problems.append(
+                    f"series {k + 1} {_SERIES_WHAT[tag]} reads "
+                    f"{got.get(tag) or '(nothing)'}, expected "
+                    f"{want.get(tag) or '(nothing)'}"
+                )
+    if len(found.series) > len(expected):
+        added = found.series[len(expected)]
+        problems.append(
+            f"{len(found.series) - len(expected)} series added (reading "
+            f"{', '.join(v for v in added.values() if v) or 'typed data'})"
+        )
+    return problems
+
+
+_SERIES_ORDER = ["tx", "cat", "xVal", "val", "yVal"]
+_SERIES_WHAT = {
+    "tx": "name",
+    "cat": "categories",
+    "xVal": "x values",
+    "val": "values",
+    "yVal": "y values",
+}
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _chart_title(chart: Any) -> str:
+    title = chart.options.get("set_title") or {}
+    name = title.get("name") if isinstance(title, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+#: A series name XlsxWriter takes for a reference, not text (its own rule).
+_NAME_REF = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
+
+
+def _series_refs(chart: Any, series: dict[str, Any]) -> dict[str, str]:
+    """What a plan series reads, in the form :class:`ChartRefs` gives it."""
+    scatter = chart.type.get("type") == "scatter"
+    out: dict[str, str] = {}
+    for key, tag in (
+        ("name", "tx"),
+        ("categories", "xVal" if scatter else "cat"),
+        ("values", "yVal" if scatter else "val"),
+    ):
+        value = series.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            title, row, col = value[0], value[1], value[2]
+            last_row, last_col = (value[3], value[4]) if len(value) == 5 else (row, col)
+            text = ref(title, row, col, True, True)
+            if (last_row, last_col) != (row, col):
+                text += ":" + a1(last_row, last_col, True, True)
+            out[tag] = text
+        elif key != "name" or _NAME_REF.match(str(value)):
+            out[tag] = str(value).removeprefix("=")
+        else:
+            out[tag] = '"' + str(value).replace('"', '""') + '"'
+    return out
+
+
+def _same_ref(want: str | None, got: str | None) -> bool:
+    if not want or not got:
+        return not want and not got
+    return normal_formula(want) == normal_formula(got)
+
+
+def check_formats(workbook: Workbook, plan: Plan) -> list[Finding]:
+    """Formula and input cells whose number format hides or scales the number.
+
+    A format is the workbook's to change (decimals, currency, colours), but
+    one that shows text instead of the number, nothing, a date, or the number
+    divided by a thousand makes the cell say something the model does not.
+    """
+    from .plan import INPUT
+    from .writer import NUMBER_FORMATS
+
+    findings: list[Finding] = []
+    for sheet in plan.sheets:
+        for (row, col), code in sorted(workbook.hiding.get(sheet.title, {}).items()):
+            cell = sheet.cells.get((row, col))
+            if cell is None or cell.kind not in (FORMULA, INPUT):
+                continue
+            want = NUMBER_FORMATS.get(cell.style.partition(":")[2], "General")
+            findings.append(
+                Finding(
+                    "format",
+                    f"number format {code!r} does not show the number: "
+                    f"{format_hides(code)} (the model's format is {want!r})",
+                    "error",
+                    sheet.title,
+                    a1(row, col),
+                    cell.name,
+                    None,
+                    want,
+                    code,
+                )
+            )
+    return findings
+
+
+#: A name a formula could read as a cell (A1, $B$2, R1C1, R2C): no spreadsheet
+#: lets one be defined, but a crafted file may hold one.
+_CELL_LIKE = re.compile(r"\$?[A-Z]{1,3}\$?[0-9]+|R[0-9]*C[0-9]*", re.IGNORECASE)
+
+
+def check_names(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]:
+    """Compare the defined names with ``plan``'s; returns findings and a count.
+
+    Each of the model's names must be defined once, workbook-wide, pointing
+    at its cell with the '$' of an absolute reference (a relative name moves
+    with the cell that uses it). A name defined twice (spreadsheets use the
+    first copy, openpyxl the last), a sheet-level name that shadows one of
+    the model's on its sheet, and a name that reads like a cell reference
+    are errors: a formula of the model could resolve to them. Other names
+    (a user's own, ``_xlnm.`` print settings) are left alone.
+    """
+    findings: list[Finding] = []
+    expected = plan.names()
+    ours = {name.lower(): name for name in expected}
+    copies: dict[tuple[str, str | None], list[str]] = {}
+    for defined in workbook.defined:
+        if not defined.name.lower().startswith("_xlnm."):
+            key = (defined.name.lower(), defined.scope)
+            copies.setdefault(key, []).append(normal_ref(defined.ref))
+    for (lower, scope), targets in copies.items():
+        mine = ours.get(lower)
+        title, row, col = expected[mine] if mine else (scope, None, None)
+        name = mine or next(d.name for d in workbook.defined if d.name.lower() == lower)
+        on = f" on sheet {scope}" if scope else ""
+        problems = []
+        if len(targets) > 1:
+            problems.append(
+                f"defined name {name} is defined {len(targets)} times{on}: "
+                f"spreadsheets use the first ({targets[0]}), other readers the "
+                f"last ({targets[-1]})"
+            )
+        if scope is not None and mine:
+            problems.append(
+                f"sheet-level defined name {name}{on} shadows the workbook's: "
+                f"formulas on that sheet read {targets[0]} instead"
+            )
+        if _CELL_LIKE.fullmatch(lower) or lower in ("true", "false"):
+            problems.append(
+                f"defined name {name} reads like a cell reference or a value "
+                f"(it points to {targets[0]}); no spreadsheet allows it"
+            )
+        for problem in problems:
+            findings.append(
+                Finding(
+                    "name",
+                    problem,
+                    "error",
+                    title,
+                    a1(row, col) if row is not None and col is not None else None,
+                    name,
+                    None,
+                    None,
+                    targets[0],
+                )
+            )
+    for name, (title, row, col) in expected.items():
+        want = normal_ref(ref(title, row, col, True, True))
+        got = workbook.names.get(name.lower())
+        if got is None:
+            findings.append(
+                Finding(
+                    "name",
+                    f"defined name {name} is missing",
+                    "error",
+                    title,
+                    a1(row, col),
+                    name,
+                    None,
+                    want,
+                    None,
+                )
+            )
+        elif got.lower() != want.lower():
+            how = (
+                " (a relative reference: it moves with the cell that uses it)"
+                if got.replace("$", "").lower() == want.replace("$", "").lower()
+                else ""
+            )
+            findings.append(
+                Finding(
+                    "name",
+                    f"defined name {name} points to {got}, expected {want}{how}",
+                    "error",
+                    title,
+                    a1(row, col),
+                    name,
+                    None,
+                    want,
+                    got,
+                )
+            )
+    return findings, len(expected)
 
 
 def _functions(formula: str) -> set[str]:
@@ -931,7 +1349,7 @@ def _verify_steps(
         plan = as_built  # the inputs are the ones the workbook was built with
     else:
         try:
-            plan = build_plan(book)
+            plan = build_plan(replace(book, overrides=_overrides(workbook.built, book)))
         except InputError as exc:
             input_findings.append(
                 Finding("input", f"inputs cannot be modelled: {exc.problem}")
@@ -941,6 +1359,15 @@ def _verify_steps(
     shown.advance(1, "checking formulas")
     structure, _ = check_structure(workbook, plan)
     result.findings += structure
+    index = {p.id: i for i, p in enumerate(workbook.built.providers)}
+    moved = {(PRICEBOOK, PB_FIRST + index[pid]) for pid in misplaced}
+    moved_sheets = {f.sheet for f in rows if f.sheet == INPUTS}
+    # Labels and charts are written at build time: an input edited later
+    # changes no text, but one carried by --keep-inputs did (see check_labels).
+    plans = [as_built] if plan is as_built else [as_built, plan]
+    result.findings += check_labels(workbook, plans, moved, moved_sheets)
+    result.findings += check_charts(workbook, plans)
+    result.findings += check_formats(workbook, as_built)
     result.formulas = sum(
         1 for s in plan.sheets for c in s.cells.values() if c.kind == FORMULA
     )
@@ -979,6 +1406,27 @@ def _verify_steps(
     return result
 
 
+def _overrides(built: Book, book: Book) -> dict[tuple[str, str], Any]:
+    """Provider inputs of ``book`` that differ from ``built``, as overrides.
+
+    A workbook built with ``--keep-inputs`` marks the prices it carried as
+    analyst overrides (a legend and a note on the Pricebook sheet) and keeps
+    the pricebook's values in its metadata; a price edited in the workbook
+    differs from the metadata in the same way. Either way the plan of the
+    current inputs says so; it changes no formula and no value.
+    """
+    from .layout import PROVIDER_INPUTS
+
+    before = {p.id: p for p in built.providers}
+    out: dict[tuple[str, str], Any] = {}
+    for p in book.providers:
+        old = before.get(p.id)
+        for name in PROVIDER_INPUTS if old is not None else ():
+            if getattr(p, name) != getattr(old, name):
+                out[(p.id, name)] = getattr(old, name)
+    return out
+
+
 def _kind_order(kind: str) -> int:
     order = [
         "structure",
@@ -987,6 +1435,9 @@ def _kind_order(kind: str) -> int:
         "hard-coded",
         "missing",
         "formula",
+        "label",
+        "chart",
+        "format",
         "error-value",
         "value",
         "unverifiable",

@@ -27,25 +27,31 @@ import pytest
 from click.testing import CliRunner
 from engines import require_engine
 from xlsx_edit import (
+    add_defined_name,
     add_sheet,
     cached_value,
+    cell_with_formula,
     clear_cell,
     defined_name,
     delete_row,
     drop_cached_value,
     formula,
     replace_formula_with_value,
+    set_cell_text,
     set_cell_value,
+    set_chart_reference,
     set_defined_name,
     set_formula,
+    set_number_format,
 )
+from xlsxwriter.utility import xl_range_formula
 
 from generator import model
 from generator.cli import main
 from generator.engine import available_engines, recalculate_to
-from generator.layout import PB_COL
+from generator.layout import PB_COL, build_plan
 from generator.plan import a1
-from generator.verify import normal_formula
+from generator.verify import normal_formula, read_workbook
 
 ENGINES = ["libreoffice", "gnumeric", "cached"]
 RECALCULATING = ["libreoffice", "gnumeric"]
@@ -330,11 +336,89 @@ def cleared(path: Path, name: str) -> str:
     return f"{sheet}!{cell}"
 
 
+def _plan_of(path: Path):
+    """The plan of the book a workbook file was built from."""
+    return build_plan(read_workbook(path).built)
+
+
 def typed_over_both_constants(path: Path, name: str) -> str:
     """Type over both constant formulas of the Inputs sheet (``name`` first)."""
     target = typed_over(path, name)
     typed_over(path, "rank_decimals")
     return target
+
+
+def _typed_copy(path: Path, name: str) -> tuple[str, str]:
+    """A new sheet Scratch whose A1 holds the value of ``name``'s cell, typed."""
+    sheet, cell = cell_of(path, name)
+    add_sheet(path, "Scratch", {"A1": cached_value(path, sheet, cell)})
+    return sheet, cell
+
+
+def sheet_level_name_shadows(path: Path, name: str) -> str:
+    """A sheet-level ``name`` on Costs pointing at a typed copy of its value."""
+    sheet, cell = _typed_copy(path, name)
+    add_defined_name(path, name, "Scratch!$A$1", sheet="Costs")
+    return f"{sheet}!{cell}"
+
+
+def name_defined_twice(path: Path, name: str) -> str:
+    """A first, fake definition of ``name`` (spreadsheets read the first)."""
+    sheet, cell = _typed_copy(path, name)
+    add_defined_name(path, name, "Scratch!$A$1", first=True)
+    return f"{sheet}!{cell}"
+
+
+def name_made_relative(path: Path, name: str) -> str:
+    """Point ``name`` at its own cell without '$': it moves with each user."""
+    sheet, cell = cell_of(path, name)
+    set_defined_name(path, name, f"{sheet}!{cell}")
+    return f"{sheet}!{cell}"
+
+
+def intersection_space(path: Path, name: str) -> str:
+    """Spell ``name`` as the intersection of two new names: 'input_share _x'.
+
+    The two names meet at a typed copy of the value, so every engine computes
+    the same numbers; only the formula text tells.
+    """
+    head, _, tail = name.rpartition("_")
+    _typed_copy(path, name)
+    add_defined_name(path, head, "Scratch!$A$1:$A$2")
+    add_defined_name(path, f"_{tail}", "Scratch!$A$1:$B$1")
+    cell = cell_with_formula(path, "Costs", name)
+    set_formula(
+        path,
+        "Costs",
+        cell,
+        formula(path, "Costs", cell).replace(name, f"{head} _{tail}"),
+    )
+    return f"Costs!{cell}"
+
+
+def chart_series_repointed(path: Path, name: str) -> str:
+    """The first chart's first series plots the second chart's values."""
+    first, second = _plan_of(path).charts[:2]
+    old, new = (xl_range_formula(*c.series[0]["values"]) for c in (first, second))
+    set_chart_reference(path, old, new)
+    return f"{first.sheet}!{first.anchor}"
+
+
+def pricing_label_changed(path: Path, name: str) -> str:
+    """Turn the pricing label on the Costs row of ``name`` into 'fixed'."""
+    sheet, cell = cell_of(path, name)
+    row = int(re.search(r"[0-9]+", cell).group(0)) - 1
+    cells = _plan_of(path).sheet(sheet).cells
+    col = next(c for (r, c), v in cells.items() if r == row and v.value == "per_token")
+    set_cell_text(path, sheet, a1(row, col), "fixed")
+    return f"{sheet}!{a1(row, col)}"
+
+
+def number_format_shows_text(path: Path, name: str) -> str:
+    """A number format on the cell that shows its value typed as text."""
+    sheet, cell = cell_of(path, name)
+    set_number_format(path, sheet, cell, f'"${cached_value(path, sheet, cell):.2f}"')
+    return f"{sheet}!{cell}"
 
 
 SHARE = "input_share_agent"
@@ -359,6 +443,18 @@ TAMPERINGS = {
         "hard-coded",
         False,
     ),
+    "sheet-level-name-shadows": (sheet_level_name_shadows, SHARE, "name", False),
+    "name-defined-twice-fake-first": (name_defined_twice, SHARE, "name", False),
+    "name-made-relative": (name_made_relative, SHARE, "name", False),
+    "intersection-space": (
+        intersection_space,
+        "input_share_standard",
+        "formula",
+        False,
+    ),
+    "chart-series-repointed": (chart_series_repointed, None, "chart", False),
+    "pricing-label-changed": (pricing_label_changed, COST, "label", False),
+    "number-format-shows-text": (number_format_shows_text, COST, "format", False),
 }
 
 
@@ -424,6 +520,29 @@ def test_an_engine_that_does_not_recalculate_is_caught(built_workbook, monkeypat
     )
     assert result.exit_code == 2
     assert "gnumeric did not recalculate" in result.stderr
+
+
+def test_workbook_built_with_kept_inputs_keeps_its_labels_and_charts(
+    built_workbook, tmp_path
+):
+    """Labels and chart titles written from carried inputs and overrides verify.
+
+    The metadata keeps the pricebook's values; the gate carried over names
+    itself in a chart title, the price override in a note and the legend.
+    """
+    from conftest import DEFAULT_BOOK
+
+    old = tmp_path / "old.xlsx"
+    shutil.copyfile(built_workbook, old)
+    set_cell_value(old, *cell_of(old, "min_sla_agent"), 0.999)
+    set_cell_value(old, *cell_of(old, RATE), 0.2)
+    out = tmp_path / "kept.xlsx"
+    args = ["build", str(DEFAULT_BOOK), "--keep-inputs", str(old), "-o", str(out)]
+    kept = CliRunner().invoke(main, args)
+    assert kept.exit_code == 0, kept.output
+    run = verify(out, "cached", "--json")
+    assert run.exit_code == 0, run.errors()[:3]
+    assert not run.findings(kind="label") and not run.findings(kind="chart")
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -540,6 +659,9 @@ SAME_FORMULA = [
     ("=A1<=0.000001*(1+B1)", "=A1<=1.00000000000000000004e-06*(1+B1)"),
     ("=A1*1000000", "=A1*1E6"),
     ('=IF(A1=1,"yes","")', '=if(a1=1,"yes","")'),
+    ("=E14+F14+G14+H14", "=e14 + F14 +\nG14+ H14 "),
+    ("=IF(A1,SUM(B1:B2),1)", "=IF( A1 , SUM( B1:B2 ) ,1 )"),
+    ("=Costs!$I$14", "= 'Costs'!$I$14"),
 ]
 DIFFERENT_FORMULA = [
     ("=A1+B1", "=A1-B1"),
@@ -553,6 +675,10 @@ DIFFERENT_FORMULA = [
     ("=cost_agent_io_net", "=cost_agent_io_nets"),
     ("=MIN(A1:A3)", "=MAX(A1:A3)"),
     ("=A1", "{=A1}"),
+    ("=input_share_standard*2", "=input_share _standard*2"),
+    ("=SUM(A1:B2)", "=SUM(A1 :B2 B1:C1)"),
+    ("=SUM(A1:B2)", "=SUM((A1:B2) (B1:C1))"),
+    ("=Costs!$I$14", "='Costs'!$I$14 Costs!$I$1:$I$20"),
 ]
 
 
