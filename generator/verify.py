@@ -5,15 +5,19 @@
 2. Recompute every output in Python (:mod:`generator.model`, through the same
    :mod:`generator.layout` that wrote the workbook), never by evaluating the
    workbook's formulas.
-3. Compare structure: every expected formula, every defined name, the rows of
-   the pricebook. A typed number where a formula belongs, a changed reference
-   or operator, a name pointed elsewhere, a deleted row: each is named.
+3. Compare structure: every expected formula, every defined name (as stored
+   in the package: repeats and sheet-level names too), the rows of the
+   pricebook, every label, every chart series, and number formats that hide
+   a number. A typed number where a formula belongs, a changed reference or
+   operator, a name pointed elsewhere, a deleted row, a changed label: each
+   is named. Inputs must obey the pricebook's rules and the cell's validation.
 4. Compare values: a real engine recalculates a private copy (LibreOffice or
-   Gnumeric) in which one formula's cached result is planted wrong, to prove
-   the recalculation happened; or the cached values are taken as saved. Each
-   formula's result must equal the model's within a relative tolerance.
-   Behind a recalculating engine, cached values that differ from the model
-   are reported as stale (a warning: a preview shows them).
+   Gnumeric) to which verify adds a formula whose cached result is planted
+   wrong, to prove the recalculation happened; or the cached values are
+   taken as saved. Each formula's result must equal the model's within a
+   relative tolerance. Behind a recalculating engine, cached values that
+   differ from the model are reported as stale (a warning: a preview shows
+   them).
 
 A pricebook row deleted or moved is reported first; the inputs of the rows
 that moved are not read (they would be another provider's). The file itself
@@ -40,8 +44,17 @@ from . import progress
 from .engine import ENGINES, EngineError, available_engines, read_values, recalculate_to
 from .errors import InputError
 from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
-from .plan import FORMULA, NA, Plan, a1, ref
-from .pricebook import Book, load_book_text
+from .plan import FORMULA, NA, Cell, Plan, Validation, a1, ref
+from .pricebook import (
+    CROSSOVER_SPEC,
+    FORECAST_SPEC,
+    PROVIDER_SPEC,
+    SCENARIO_SPEC,
+    SHARE,
+    Book,
+    load_book_text,
+    number,
+)
 from .xlsxread import (
     ChartRefs,
     DefinedName,
@@ -52,6 +65,7 @@ from .xlsxread import (
     sheet_cells,
     worksheet_titles,
 )
+from .yamlsource import Source
 
 DEFAULT_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-12
@@ -238,29 +252,25 @@ def read_inputs(
     top: dict[str, Any] = {}
     findings: list[Finding] = []
     changed: list[str] = []
+    rules = _validations(plan)
+    read: dict[tuple[Any, ...], tuple[str, int, int, Cell, Any]] = {}
     for title, row, col, cell in plan.inputs():
         key = cell.key
         if key is None or (key[0] == "provider" and key[1] in misplaced):
             continue
         raw = workbook.cells.get(title, {}).get((row, col))
-        value, problem = _input_value(raw, cell.value, key)
-        where = a1(row, col)
-        label = cell.name or ".".join(str(k) for k in key)
+        value, problem = _input_value(raw, key)
+        if problem is None and value is not None:
+            for rule in rules.get((title, col), ()):
+                if rule.first_row <= row <= rule.last_row:
+                    problem = _breaks(rule.options, value, raw)
+                    if problem:
+                        break
         if problem:
-            findings.append(
-                Finding(
-                    "input",
-                    f"input {label}: {problem}",
-                    "error",
-                    title,
-                    where,
-                    cell.name,
-                    None,
-                    cell.value,
-                    raw,
-                )
-            )
+            findings.append(_input_finding(title, row, col, cell, problem, raw))
             continue
+        read[key] = (title, row, col, cell, raw)
+        label = cell.name or ".".join(str(k) for k in key)
         if _as_written(value) == _as_written(cell.value):
             value = cell.value  # XlsxWriter keeps 16 digits; the built value had 17
         else:
@@ -275,6 +285,22 @@ def read_inputs(
             factors[key[1]] = value
         elif key[0] == "book":
             top[key[1]] = value
+    low = top.get("crossover_min_tokens", book.crossover_min_tokens)
+    high = top.get("crossover_max_tokens", book.crossover_max_tokens)
+    upper = read.get(("book", "crossover_max_tokens"))
+    if upper is not None and ("book", "crossover_min_tokens") in read and low >= high:
+        title, row, col, cell, raw = upper
+        findings.append(
+            _input_finding(
+                title,
+                row,
+                col,
+                cell,
+                f"expected a volume above crossover_min_tokens ({_show(low)}), "
+                f"got {raw!r}",
+                raw,
+            )
+        )
     edited = replace(
         book,
         scenarios=[scen[s.id] for s in book.scenarios],
@@ -295,25 +321,32 @@ OPTIONAL_INPUTS = {
     "sla",
     "latency_ms",
 }
-WHOLE_INPUTS = {"min_quality_tier", "quality_tier", "forecast_months"}
-SHARE_INPUTS = {
-    "input_share",
-    "retry_rate",
-    "guardrail_rate",
-    "cache_hit_rate",
-    "min_sla",
-    "sla",
-    "input_shares",
+#: The pricebook's rule for each input that is not a field of a provider or
+#: a scenario: the sensitivity grids and the book-wide inputs.
+_GRID_RULES = {"input_shares": SHARE, "volume_factors": number(0, 1e6, above=True)}
+_BOOK_RULES = {
+    "forecast_months": FORECAST_SPEC["months"][0],
+    "crossover_min_tokens": CROSSOVER_SPEC["min_tokens"][0],
+    "crossover_max_tokens": CROSSOVER_SPEC["max_tokens"][0],
 }
-POSITIVE_INPUTS = {
-    "base_tokens",
-    "volume_factors",
-    "crossover_min_tokens",
-    "crossover_max_tokens",
-}
+#: Where a pricebook rule's complaint would point: nowhere (the finding names
+#: the cell instead).
+_NOWHERE = Source("")
 
 
-def _input_value(raw: Any, built: Any, key: tuple[Any, ...]) -> tuple[Any, str | None]:
+def _input_rule(key: tuple[Any, ...]) -> Any:
+    """The pricebook's checker for input ``key``: the rule the YAML obeys."""
+    if key[0] == "scenario":
+        return SCENARIO_SPEC[key[2]][0]
+    if key[0] == "provider":
+        return PROVIDER_SPEC[key[2]][0]
+    if key[0] == "book":
+        return _BOOK_RULES[key[1]]
+    return _GRID_RULES[key[0]]
+
+
+def _input_value(raw: Any, key: tuple[Any, ...]) -> tuple[Any, str | None]:
+    """An input cell's value, or why it breaks the pricebook's rule for it."""
     field_name = key[-1] if isinstance(key[-1], str) else key[0]
     if raw is None or raw == "":
         if field_name in OPTIONAL_INPUTS:
@@ -324,19 +357,73 @@ def _input_value(raw: Any, built: Any, key: tuple[Any, ...]) -> tuple[Any, str |
     value = float(raw)
     if not math.isfinite(value):
         return None, f"expected a finite number, got {raw!r}"
-    if field_name in WHOLE_INPUTS:
-        if value != int(value):
-            return None, f"expected a whole number, got {raw!r}"
-        value = int(value)
-    if field_name in SHARE_INPUTS and not 0 <= value <= 1:
-        return None, f"expected a share from 0 to 1, got {raw!r}"
-    if field_name in POSITIVE_INPUTS and value <= 0:
-        return None, f"expected a number above 0, got {raw!r}"
-    if field_name == "growth_rate" and value <= -1:
-        return None, f"expected a growth rate above -1, got {raw!r}"
-    if field_name not in SHARE_INPUTS and field_name != "growth_rate" and value < 0:
-        return None, f"expected a number >= 0, got {raw!r}"
-    return value, None
+    try:
+        whole = value.is_integer() and abs(value) < 2**53
+        checked = _input_rule(key)(int(value) if whole else value, _NOWHERE, ())
+    except InputError as exc:
+        return None, exc.problem
+    return checked, None
+
+
+def _validations(plan: Plan) -> dict[tuple[str, int], list[Validation]]:
+    """The data validations of ``plan``, by the (sheet, column) they cover."""
+    out: dict[tuple[str, int], list[Validation]] = {}
+    for sheet in plan.sheets:
+        for rule in sheet.validations:
+            for col in range(rule.first_col, rule.last_col + 1):
+                out.setdefault((sheet.title, col), []).append(rule)
+    return out
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _breaks(options: dict[str, Any], value: float, raw: Any) -> str | None:
+    """Why ``value`` breaks the cell's data validation ``options``, or None.
+
+    The workbook's own rule for the cell, which a spreadsheet enforces when
+    the value is typed (not when it is pasted): no more forecast months than
+    the Forecast sheet has columns, a tier from 1 to 5.
+    """
+    ok = not (options.get("validate") == "integer" and value != int(value))
+    criteria = options.get("criteria")
+    low, high = options.get("minimum"), options.get("maximum")
+    bound = options.get("value")
+    numbers = all(isinstance(v, (int, float)) for v in (low, high))
+    if criteria == "between" and numbers:
+        ok = ok and low <= value <= high
+    elif criteria == "not between" and numbers:
+        ok = ok and not low <= value <= high
+    elif criteria in _COMPARE and isinstance(bound, (int, float)):
+        ok = ok and _COMPARE[criteria](value, bound)
+    if ok:
+        return None
+    rule = options.get("input_message") or options.get("error_message") or ""
+    return f"got {raw!r}, which the cell's validation refuses ({rule})"
+
+
+def _input_finding(
+    title: str, row: int, col: int, cell: Cell, problem: str, raw: Any
+) -> Finding:
+    label = cell.name or ".".join(str(k) for k in cell.key or ())
+    return Finding(
+        "input",
+        f"input {label}: {problem}",
+        "error",
+        title,
+        a1(row, col),
+        cell.name,
+        None,
+        cell.value,
+        raw,
+    )
 
 
 def _as_written(value: Any) -> Any:

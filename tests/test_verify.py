@@ -414,6 +414,13 @@ def pricing_label_changed(path: Path, name: str) -> str:
     return f"{sheet}!{a1(row, col)}"
 
 
+def months_beyond_the_columns(path: Path, name: str) -> str:
+    """One forecast month more than the Forecast sheet has columns."""
+    sheet, cell = cell_of(path, name)
+    set_cell_value(path, sheet, cell, cached_value(path, sheet, cell) + 1)
+    return f"{sheet}!{cell}"
+
+
 def number_format_shows_text(path: Path, name: str) -> str:
     """A number format on the cell that shows its value typed as text."""
     sheet, cell = cell_of(path, name)
@@ -424,6 +431,7 @@ def number_format_shows_text(path: Path, name: str) -> str:
 SHARE = "input_share_agent"
 RATE = "input_rate_vertex_gpt_oss"  # a cell of the vertex_gpt_oss Pricebook row
 CANARY = "tokens_per_million"  # a constant formula (verify once planted its canary)
+MONTHS = "forecast_months"
 
 # One line a kind of tampering: how; the defined name of the cell it aims at;
 # the kind of finding that must name that cell; and whether a recalculating
@@ -455,6 +463,12 @@ TAMPERINGS = {
     "chart-series-repointed": (chart_series_repointed, None, "chart", False),
     "pricing-label-changed": (pricing_label_changed, COST, "label", False),
     "number-format-shows-text": (number_format_shows_text, COST, "format", False),
+    "forecast-months-beyond-the-columns": (
+        months_beyond_the_columns,
+        MONTHS,
+        "input",
+        False,
+    ),
 }
 
 
@@ -520,6 +534,71 @@ def test_an_engine_that_does_not_recalculate_is_caught(built_workbook, monkeypat
     )
     assert result.exit_code == 2
     assert "gnumeric did not recalculate" in result.stderr
+
+
+# Inputs the pricebook or the sheet's own validation refuses: (input typed
+# into, value, input the finding names, what it says).
+BROKEN_RULES = {
+    "forecast-months-0": (MONTHS, 0, MONTHS, "from 1 to 120, got 0"),
+    "forecast-months-7": (MONTHS, 7, MONTHS, "6 month columns"),
+    "tier-6": ("min_quality_tier_standard", 6, None, "tier from 1 to 5, got 6"),
+    "volume-1e300": ("base_tokens_standard", 1e300, None, "1e+15, got 1e+300"),
+    "crossover-from-above-to": (
+        "crossover_min_tokens",
+        1e12,
+        "crossover_max_tokens",
+        "above crossover_min_tokens",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def broken_rule(built_workbook, tmp_path_factory):
+    """broken_rule(case) -> a copy of the workbook with that input typed."""
+    folder = tmp_path_factory.mktemp("rules")
+
+    def make(case: str) -> Path:
+        name, value, _, _ = BROKEN_RULES[case]
+        path = folder / f"{case}.xlsx"
+        if not path.exists():
+            shutil.copyfile(built_workbook, path)
+            set_cell_value(path, *cell_of(path, name), value)
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize("case", list(BROKEN_RULES))
+def test_input_that_breaks_a_rule_is_an_input_finding(broken_rule, case):
+    """A value the pricebook or the cell's validation refuses: exit 1, cell named."""
+    name, _, named, says = BROKEN_RULES[case]
+    path = broken_rule(case)
+    run = verify(path, "cached", "--json")
+    assert run.exit_code == 1, run.stdout
+    (finding,) = run.errors()
+    assert finding["kind"] == "input"
+    assert where(finding) == at(path, named or name)
+    assert says in finding["message"]
+
+
+@pytest.mark.parametrize("case", ["forecast-months-7", "crossover-from-above-to"])
+def test_diff_and_keep_inputs_refuse_an_input_that_breaks_a_rule(
+    broken_rule, case, tmp_path
+):
+    """diff says which cell it cannot read; --keep-inputs leaves that input behind."""
+    from conftest import DEFAULT_BOOK
+
+    path = broken_rule(case)
+    cell = at(path, BROKEN_RULES[case][2] or BROKEN_RULES[case][0])
+    diff = CliRunner().invoke(main, ["diff", str(path), str(DEFAULT_BOOK)])
+    assert diff.exit_code == 2, diff.output
+    assert diff.exception is None or isinstance(diff.exception, SystemExit)
+    assert f"cannot read the inputs: {cell}: input " in diff.stderr
+    out = tmp_path / "kept.xlsx"
+    args = ["build", str(DEFAULT_BOOK), "--keep-inputs", str(path), "-o", str(out)]
+    kept = CliRunner().invoke(main, args)
+    assert kept.exit_code == 0, kept.output
+    assert "not carried" in kept.stderr
 
 
 def test_workbook_built_with_kept_inputs_keeps_its_labels_and_charts(
