@@ -585,8 +585,13 @@ def check_pricebook_rows(workbook: Workbook) -> tuple[list[Finding], set[str]]:
                 )
             )
     after = PB_FIRST + len(workbook.built.providers)
-    extra = pb_cells.get((after, PB_COL["id"]))
-    if extra and extra not in {p.id for p in workbook.built.providers}:
+    below = sorted(
+        (r, v)
+        for (r, c), v in pb_cells.items()
+        if c == PB_COL["id"] and r >= after and v not in (None, "")
+    )
+    if below and not findings:
+        after, extra = below[0]
         findings.append(
             Finding(
                 "structure",
@@ -1473,6 +1478,23 @@ def _verify_steps(
         result.engine_seconds = time.perf_counter() - engine_start
         intact = not any(f.severity == "error" for f in result.findings)
         mismatches = check_values(plan, values, engine, tolerance, intact=intact)
+        broken = _line_break(workbook) if engine == "gnumeric" and intact else None
+        if broken and mismatches:
+            # Gnumeric reads a formula with a line break as text (a #"..." value
+            # for it and an error for every cell downstream), where Excel and
+            # LibreOffice read white space. The formulas are the model's.
+            mismatches = [
+                Finding(
+                    "unverifiable",
+                    f"{len(mismatches):,} results are not verifiable with gnumeric: "
+                    "it misreads the line break in this formula (Excel and "
+                    "LibreOffice read it as a space); verify with --engine "
+                    "libreoffice",
+                    "warning",
+                    broken[0],
+                    broken[1],
+                )
+            ]
         result.findings += mismatches
         if engine != "cached":
             result.findings += check_values(plan, cached, "cached", tolerance, "stale")
@@ -1491,6 +1513,19 @@ def _verify_steps(
     result.seconds = time.perf_counter() - start
     shown.finish()
     return result
+
+
+def _line_break(workbook: Workbook) -> tuple[str, str] | None:
+    """(sheet, A1) of the first formula holding a line break, or None."""
+    for title, cells in workbook.cells.items():
+        for (row, col), value in cells.items():
+            if (
+                isinstance(value, str)
+                and ("\n" in value or "\r" in value)
+                and is_formula(value)
+            ):
+                return title, a1(row, col)
+    return None
 
 
 def _overrides(built: Book, book: Book) -> dict[tuple[str, str], Any]:

@@ -28,6 +28,7 @@ from click.testing import CliRunner
 from engines import require_engine
 from xlsx_edit import (
     add_defined_name,
+    add_row,
     add_sheet,
     cached_value,
     cell_with_formula,
@@ -49,7 +50,7 @@ from xlsxwriter.utility import xl_range_formula
 from generator import model
 from generator.cli import main
 from generator.engine import available_engines, recalculate_to
-from generator.layout import PB_COL, build_plan
+from generator.layout import PB_COL, PB_FIRST, PRICEBOOK, build_plan
 from generator.plan import a1
 from generator.verify import normal_formula, read_workbook
 
@@ -421,6 +422,14 @@ def months_beyond_the_columns(path: Path, name: str) -> str:
     return f"{sheet}!{cell}"
 
 
+def pricebook_row_added_further_below(path: Path, name: str) -> str:
+    """A provider row typed two rows below the Pricebook table."""
+    row = PB_FIRST + len(read_workbook(path).built.providers) + 2
+    id_cell = a1(row, PB_COL["id"])
+    add_row(path, PRICEBOOK, {id_cell: "cheap_fake", a1(row, PB_COL[name]): 0.001})
+    return f"{PRICEBOOK}!{id_cell}"
+
+
 def number_format_shows_text(path: Path, name: str) -> str:
     """A number format on the cell that shows its value typed as text."""
     sheet, cell = cell_of(path, name)
@@ -462,6 +471,12 @@ TAMPERINGS = {
     ),
     "chart-series-repointed": (chart_series_repointed, None, "chart", False),
     "pricing-label-changed": (pricing_label_changed, COST, "label", False),
+    "pricebook-row-added-further-below": (
+        pricebook_row_added_further_below,
+        "input_rate",
+        "structure",
+        False,
+    ),
     "number-format-shows-text": (number_format_shows_text, COST, "format", False),
     "forecast-months-beyond-the-columns": (
         months_beyond_the_columns,
@@ -657,6 +672,24 @@ def test_constants_without_cached_values_are_named(workbook_copy, engine):
     assert where(finding) == at(workbook_copy, CANARY)
 
 
+@pytest.mark.parametrize("engine", RECALCULATING)
+def test_line_break_in_a_formula_is_not_verifiable_with_gnumeric(workbook_copy, engine):
+    """A line break is white space to LibreOffice; Gnumeric misreads it: one
+    warning naming the formula, not a mismatch in every cell downstream."""
+    sheet, cell = cell_of(workbook_copy, COST)
+    text = formula(workbook_copy, sheet, cell)
+    set_formula(workbook_copy, sheet, cell, text.replace("+", "+\n", 1))
+    run = verify(workbook_copy, engine, "--json")
+    assert run.exit_code == 0, run.errors()[:3]
+    if engine == "libreoffice":
+        assert run.json["findings"] == []
+    else:
+        (warning,) = run.json["findings"]
+        assert warning["kind"] == "unverifiable"
+        assert where(warning) == f"{sheet}!{cell}"
+        assert "line break" in warning["message"]
+
+
 def test_xlfn_prefixed_functions_are_checked_without_their_prefix(workbook_copy):
     """_xlfn.RANK.EQ (as Gnumeric and Excel save RANK) is fine; XLOOKUP is not."""
     add_sheet(
@@ -829,6 +862,21 @@ def test_not_an_infercost_workbook_exits_2_in_one_line(not_workbooks, kind, says
     assert lines[0].startswith(f"Error: {path}: ")
     assert says in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_json_on_exit_2_is_an_error_object(not_workbooks):
+    """--json: a file verify cannot read still gives JSON on stdout, and the
+    one error line on stderr."""
+    path = not_workbooks["text"]
+    run = verify(path, "cached", "--json")
+    assert run.exit_code == 2
+    assert run.json == {
+        "ok": False,
+        "workbook": str(path),
+        "error": f"{path}: a text file, not an xlsx workbook",
+        "exit_code": 2,
+    }
+    assert run.stderr.strip() == f"Error: {path}: a text file, not an xlsx workbook"
 
 
 @pytest.mark.parametrize("engine", RECALCULATING)

@@ -171,6 +171,29 @@ def set_defined_name(path: Path, name: str, ref: str) -> None:
     _rewrite(path, edit)
 
 
+def add_row(path: Path, sheet: str, cells: dict[str, float | str]) -> None:
+    """Add a row below every row of ``sheet`` holding ``cells`` ({"A18": "x"})."""
+
+    def edit(parts: dict[str, bytes]) -> None:
+        part = _part_of(parts, sheet)
+        text = parts[part].decode("utf-8")
+        row = int(re.search(r"[0-9]+", next(iter(cells))).group(0))
+        last = max(int(n) for n in re.findall(r'<row r="([0-9]+)"', text))
+        assert row > last, f"row {row} is not below row {last}"
+        body = ""
+        for ref, value in cells.items():
+            if isinstance(value, str):
+                body += (
+                    f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+                )
+            else:
+                body += f'<c r="{ref}"><v>{_number(value)}</v></c>'
+        text = text.replace("</sheetData>", f'<row r="{row}">{body}</row></sheetData>')
+        parts[part] = text.encode("utf-8")
+
+    _rewrite(path, edit)
+
+
 def set_number_format(path: Path, sheet: str, cell: str, code: str) -> None:
     """Give ``sheet``!``cell`` a copy of its style with number format ``code``."""
 
