@@ -239,9 +239,16 @@ def verify(
     """
     import json
 
+    from .errors import InfercostError
     from .verify import render, verify_workbook
 
-    result = verify_workbook(workbook, engine, tolerance, timeout)
+    try:
+        result = verify_workbook(workbook, engine, tolerance, timeout)
+    except InfercostError as exc:
+        if as_json:  # a script reading stdout gets JSON; the error line follows
+            error = {"ok": False, "workbook": str(workbook), "error": str(exc)}
+            click.echo(json.dumps({**error, "exit_code": exc.exit_code}, indent=2))
+        raise
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:

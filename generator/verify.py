@@ -5,15 +5,19 @@
 2. Recompute every output in Python (:mod:`generator.model`, through the same
    :mod:`generator.layout` that wrote the workbook), never by evaluating the
    workbook's formulas.
-3. Compare structure: every expected formula, every defined name, the rows of
-   the pricebook. A typed number where a formula belongs, a changed reference
-   or operator, a name pointed elsewhere, a deleted row: each is named.
+3. Compare structure: every expected formula, every defined name (as stored
+   in the package: repeats and sheet-level names too), the rows of the
+   pricebook, every label, every chart series, and number formats that hide
+   a number. A typed number where a formula belongs, a changed reference or
+   operator, a name pointed elsewhere, a deleted row, a changed label: each
+   is named. Inputs must obey the pricebook's rules and the cell's validation.
 4. Compare values: a real engine recalculates a private copy (LibreOffice or
-   Gnumeric) in which one formula's cached result is planted wrong, to prove
-   the recalculation happened; or the cached values are taken as saved. Each
-   formula's result must equal the model's within a relative tolerance.
-   Behind a recalculating engine, cached values that differ from the model
-   are reported as stale (a warning: a preview shows them).
+   Gnumeric) to which verify adds a formula whose cached result is planted
+   wrong, to prove the recalculation happened; or the cached values are
+   taken as saved. Each formula's result must equal the model's within a
+   relative tolerance. Behind a recalculating engine, cached values that
+   differ from the model are reported as stale (a warning: a preview shows
+   them).
 
 A pricebook row deleted or moved is reported first; the inputs of the rows
 that moved are not read (they would be another provider's). The file itself
@@ -28,7 +32,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -40,9 +44,28 @@ from . import progress
 from .engine import ENGINES, EngineError, available_engines, read_values, recalculate_to
 from .errors import InputError
 from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
-from .plan import FORMULA, NA, Plan, a1
-from .pricebook import Book, load_book_text
-from .xlsxread import is_formula, open_workbook, sheet_cells, worksheet_titles
+from .plan import FORMULA, NA, Cell, Plan, Validation, a1, ref
+from .pricebook import (
+    CROSSOVER_SPEC,
+    FORECAST_SPEC,
+    PROVIDER_SPEC,
+    SCENARIO_SPEC,
+    SHARE,
+    Book,
+    load_book_text,
+    number,
+)
+from .xlsxread import (
+    ChartRefs,
+    DefinedName,
+    format_hides,
+    is_formula,
+    open_workbook,
+    read_package,
+    sheet_cells,
+    worksheet_titles,
+)
+from .yamlsource import Source
 
 DEFAULT_TOLERANCE = 1e-9
 ABS_TOLERANCE = 1e-12
@@ -59,8 +82,11 @@ ROWS SIGN SMALL SQRT SUBSTITUTE SUM SUMIF SUMIFS SUMPRODUCT TEXT TRIM TRUE UPPER
 VALUE VLOOKUP
 """.split()
 )
-FUNCTION_RE = re.compile(r"([A-Z][A-Z0-9._]*)\(")
-CANARY_NAME = "tokens_per_million"
+FUNCTION_RE = re.compile(r"(?<![A-Z0-9_.$])((?:_XL(?:FN|WS)\.)*[A-Z][A-Z0-9._]*)\(")
+#: The formula verify adds to its private copy to prove that the engine
+#: recalculated: cached as CANARY_VALUE, it must come back as CANARY_RESULT.
+CANARY_FORMULA = "2+3"
+CANARY_RESULT = 5
 CANARY_VALUE = -12345
 
 
@@ -138,7 +164,15 @@ class Workbook:
     path: Path
     built: Book
     cells: dict[str, dict[tuple[int, int], Any]]
+    #: Workbook-wide defined names, lower case -> reference as stored ('$'
+    #: kept); of a name given twice, the first, which spreadsheets use.
     names: dict[str, str]
+    #: Every ``<definedName>`` in file order, sheet-level ones and repeats too.
+    defined: list[DefinedName] = field(default_factory=list)
+    charts: list[ChartRefs] = field(default_factory=list)
+    #: Sheet -> {(row, col): number format} of cells whose format hides
+    #: their number (see :func:`generator.xlsxread.format_hides`).
+    hiding: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
 
 
 def read_workbook(
@@ -174,23 +208,28 @@ def read_workbook(
         built = load_book_text(text, f"{path} (metadata sheet)")
         if on_recognised is not None:
             on_recognised()
-        cells = {title: sheet_cells(wb, title) for title in titles if title != METADATA}
-        names = _defined_names(wb)
+        package = read_package(path)
+        hiding: dict[str, dict[tuple[int, int], str]] = {}
+        cells = {
+            title: sheet_cells(wb, title, hiding.setdefault(title, {}))
+            for title in titles
+            if title != METADATA
+        }
     finally:
         wb.close()
-    return Workbook(path, built, cells, names)
+    names: dict[str, str] = {}
+    for defined in package.names:
+        if defined.scope is None:
+            names.setdefault(defined.name.lower(), normal_ref(defined.ref))
+    return Workbook(path, built, cells, names, package.names, package.charts, hiding)
 
 
-def _defined_names(wb: Any) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, dn in wb.defined_names.items():
-        out[name.lower()] = _normal_ref(str(dn.attr_text))
-    return out
-
-
-def _normal_ref(text: str) -> str:
-    text = text.lstrip("=").replace("$", "")
-    return re.sub(r"'([^'!]+)'!", r"\1!", text)
+def normal_ref(text: str) -> str:
+    """A reference as stored, without '=' and needless quotes; '$' kept."""
+    if "'" not in text and not text.startswith(("=", " ")):
+        return text.rstrip()
+    text = text.strip().lstrip("=")
+    return re.sub(r"'([A-Za-z_][A-Za-z0-9_.]*)'!", r"\1!", text)
 
 
 # ---------------------------------------------------------------------------
@@ -213,29 +252,25 @@ def read_inputs(
     top: dict[str, Any] = {}
     findings: list[Finding] = []
     changed: list[str] = []
+    rules = _validations(plan)
+    read: dict[tuple[Any, ...], tuple[str, int, int, Cell, Any]] = {}
     for title, row, col, cell in plan.inputs():
         key = cell.key
         if key is None or (key[0] == "provider" and key[1] in misplaced):
             continue
         raw = workbook.cells.get(title, {}).get((row, col))
-        value, problem = _input_value(raw, cell.value, key)
-        where = a1(row, col)
-        label = cell.name or ".".join(str(k) for k in key)
+        value, problem = _input_value(raw, key)
+        if problem is None and value is not None:
+            for rule in rules.get((title, col), ()):
+                if rule.first_row <= row <= rule.last_row:
+                    problem = _breaks(rule.options, value, raw)
+                    if problem:
+                        break
         if problem:
-            findings.append(
-                Finding(
-                    "input",
-                    f"input {label}: {problem}",
-                    "error",
-                    title,
-                    where,
-                    cell.name,
-                    None,
-                    cell.value,
-                    raw,
-                )
-            )
+            findings.append(_input_finding(title, row, col, cell, problem, raw))
             continue
+        read[key] = (title, row, col, cell, raw)
+        label = cell.name or ".".join(str(k) for k in key)
         if _as_written(value) == _as_written(cell.value):
             value = cell.value  # XlsxWriter keeps 16 digits; the built value had 17
         else:
@@ -250,6 +285,22 @@ def read_inputs(
             factors[key[1]] = value
         elif key[0] == "book":
             top[key[1]] = value
+    low = top.get("crossover_min_tokens", book.crossover_min_tokens)
+    high = top.get("crossover_max_tokens", book.crossover_max_tokens)
+    upper = read.get(("book", "crossover_max_tokens"))
+    if upper is not None and ("book", "crossover_min_tokens") in read and low >= high:
+        title, row, col, cell, raw = upper
+        findings.append(
+            _input_finding(
+                title,
+                row,
+                col,
+                cell,
+                f"expected a volume above crossover_min_tokens ({_show(low)}), "
+                f"got {raw!r}",
+                raw,
+            )
+        )
     edited = replace(
         book,
         scenarios=[scen[s.id] for s in book.scenarios],
@@ -270,25 +321,32 @@ OPTIONAL_INPUTS = {
     "sla",
     "latency_ms",
 }
-WHOLE_INPUTS = {"min_quality_tier", "quality_tier", "forecast_months"}
-SHARE_INPUTS = {
-    "input_share",
-    "retry_rate",
-    "guardrail_rate",
-    "cache_hit_rate",
-    "min_sla",
-    "sla",
-    "input_shares",
+#: The pricebook's rule for each input that is not a field of a provider or
+#: a scenario: the sensitivity grids and the book-wide inputs.
+_GRID_RULES = {"input_shares": SHARE, "volume_factors": number(0, 1e6, above=True)}
+_BOOK_RULES = {
+    "forecast_months": FORECAST_SPEC["months"][0],
+    "crossover_min_tokens": CROSSOVER_SPEC["min_tokens"][0],
+    "crossover_max_tokens": CROSSOVER_SPEC["max_tokens"][0],
 }
-POSITIVE_INPUTS = {
-    "base_tokens",
-    "volume_factors",
-    "crossover_min_tokens",
-    "crossover_max_tokens",
-}
+#: Where a pricebook rule's complaint would point: nowhere (the finding names
+#: the cell instead).
+_NOWHERE = Source("")
 
 
-def _input_value(raw: Any, built: Any, key: tuple[Any, ...]) -> tuple[Any, str | None]:
+def _input_rule(key: tuple[Any, ...]) -> Any:
+    """The pricebook's checker for input ``key``: the rule the YAML obeys."""
+    if key[0] == "scenario":
+        return SCENARIO_SPEC[key[2]][0]
+    if key[0] == "provider":
+        return PROVIDER_SPEC[key[2]][0]
+    if key[0] == "book":
+        return _BOOK_RULES[key[1]]
+    return _GRID_RULES[key[0]]
+
+
+def _input_value(raw: Any, key: tuple[Any, ...]) -> tuple[Any, str | None]:
+    """An input cell's value, or why it breaks the pricebook's rule for it."""
     field_name = key[-1] if isinstance(key[-1], str) else key[0]
     if raw is None or raw == "":
         if field_name in OPTIONAL_INPUTS:
@@ -299,19 +357,73 @@ def _input_value(raw: Any, built: Any, key: tuple[Any, ...]) -> tuple[Any, str |
     value = float(raw)
     if not math.isfinite(value):
         return None, f"expected a finite number, got {raw!r}"
-    if field_name in WHOLE_INPUTS:
-        if value != int(value):
-            return None, f"expected a whole number, got {raw!r}"
-        value = int(value)
-    if field_name in SHARE_INPUTS and not 0 <= value <= 1:
-        return None, f"expected a share from 0 to 1, got {raw!r}"
-    if field_name in POSITIVE_INPUTS and value <= 0:
-        return None, f"expected a number above 0, got {raw!r}"
-    if field_name == "growth_rate" and value <= -1:
-        return None, f"expected a growth rate above -1, got {raw!r}"
-    if field_name not in SHARE_INPUTS and field_name != "growth_rate" and value < 0:
-        return None, f"expected a number >= 0, got {raw!r}"
-    return value, None
+    try:
+        whole = value.is_integer() and abs(value) < 2**53
+        checked = _input_rule(key)(int(value) if whole else value, _NOWHERE, ())
+    except InputError as exc:
+        return None, exc.problem
+    return checked, None
+
+
+def _validations(plan: Plan) -> dict[tuple[str, int], list[Validation]]:
+    """The data validations of ``plan``, by the (sheet, column) they cover."""
+    out: dict[tuple[str, int], list[Validation]] = {}
+    for sheet in plan.sheets:
+        for rule in sheet.validations:
+            for col in range(rule.first_col, rule.last_col + 1):
+                out.setdefault((sheet.title, col), []).append(rule)
+    return out
+
+
+_COMPARE: dict[str, Callable[[float, float], bool]] = {
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _breaks(options: dict[str, Any], value: float, raw: Any) -> str | None:
+    """Why ``value`` breaks the cell's data validation ``options``, or None.
+
+    The workbook's own rule for the cell, which a spreadsheet enforces when
+    the value is typed (not when it is pasted): no more forecast months than
+    the Forecast sheet has columns, a tier from 1 to 5.
+    """
+    ok = not (options.get("validate") == "integer" and value != int(value))
+    criteria = options.get("criteria")
+    low, high = options.get("minimum"), options.get("maximum")
+    bound = options.get("value")
+    numbers = all(isinstance(v, (int, float)) for v in (low, high))
+    if criteria == "between" and numbers:
+        ok = ok and low <= value <= high
+    elif criteria == "not between" and numbers:
+        ok = ok and not low <= value <= high
+    elif criteria in _COMPARE and isinstance(bound, (int, float)):
+        ok = ok and _COMPARE[criteria](value, bound)
+    if ok:
+        return None
+    rule = options.get("input_message") or options.get("error_message") or ""
+    return f"got {raw!r}, which the cell's validation refuses ({rule})"
+
+
+def _input_finding(
+    title: str, row: int, col: int, cell: Cell, problem: str, raw: Any
+) -> Finding:
+    label = cell.name or ".".join(str(k) for k in cell.key or ())
+    return Finding(
+        "input",
+        f"input {label}: {problem}",
+        "error",
+        title,
+        a1(row, col),
+        cell.name,
+        None,
+        cell.value,
+        raw,
+    )
 
 
 def _as_written(value: Any) -> Any:
@@ -348,11 +460,37 @@ _ALIAS = re.compile(
 )
 
 
+#: A string literal or quoted sheet name (kept), or a run of white space.
+_SPACE = re.compile(r"(\"(?:[^\"]|\"\")*\"|'(?:[^']|'')*')|\s+")
+#: White space between a character of these and one of _OPERAND_START is
+#: Excel's intersection operator (``input_share _standard``), not layout.
+_OPERAND_END = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.$)'\"]!#?%"
+)
+_OPERAND_START = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.$('\"#[\\"
+)
+
+
+def _space(text: str, start: int, end: int) -> str:
+    """The white space text[start:end]: one space if it is an operator, else ''."""
+    if (
+        start > 0
+        and end < len(text)
+        and text[start - 1] in _OPERAND_END
+        and text[end] in _OPERAND_START
+    ):
+        return " "
+    return ""
+
+
 def normal_formula(text: str) -> str:
     """A formula in a canonical spelling, for comparing what a file holds.
 
     What an engine may change when it saves the file, and this absorbs: the
-    leading '=', ``_xlfn.``/``_xlws.`` prefixes, white space, letter case
+    leading '=', ``_xlfn.``/``_xlws.`` prefixes, white space around operators,
+    parentheses and commas (between two operands it is the intersection
+    operator and counts, as one space), letter case
     (outside string literals), quotes around a sheet name that needs none,
     the spelling of a number (``0.000001`` and ``1.00000000000000000004e-06``
     are one number), and the names in :data:`FUNCTION_ALIASES`. Nothing else:
@@ -360,6 +498,7 @@ def normal_formula(text: str) -> str:
     literals must stay as written.
     """
     text = text[1:] if text.startswith("=") else text
+    text = _SPACE.sub(lambda m: m.group(1) or _space(text, m.start(), m.end()), text)
     out = []
     for i, part in enumerate(_QUOTED.split(text)):
         if i % 2:
@@ -369,7 +508,7 @@ def normal_formula(text: str) -> str:
                 part = part.upper()
             out.append(part)
             continue
-        part = re.sub(r"\s+", "", part).upper()
+        part = part.upper()
         part = part.replace("_XLFN.", "").replace("_XLWS.", "")
         part = _ALIAS.sub(lambda m: FUNCTION_ALIASES[m.group(1)] + "(", part)
         part = _NUMBER.sub(lambda m: repr(float(m.group(0))), part)
@@ -446,8 +585,13 @@ def check_pricebook_rows(workbook: Workbook) -> tuple[list[Finding], set[str]]:
                 )
             )
     after = PB_FIRST + len(workbook.built.providers)
-    extra = pb_cells.get((after, PB_COL["id"]))
-    if extra and extra not in {p.id for p in workbook.built.providers}:
+    below = sorted(
+        (r, v)
+        for (r, c), v in pb_cells.items()
+        if c == PB_COL["id"] and r >= after and v not in (None, "")
+    )
+    if below and not findings:
+        after, extra = below[0]
         findings.append(
             Finding(
                 "structure",
@@ -536,39 +680,8 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
                         found,
                     )
                 )
-    # Defined names.
-    expected_names = plan.names()
-    for name, (title, row, col) in expected_names.items():
-        want = f"{title}!{a1(row, col)}"
-        got = workbook.names.get(name.lower())
-        if got is None:
-            findings.append(
-                Finding(
-                    "name",
-                    f"defined name {name} is missing",
-                    "error",
-                    title,
-                    a1(row, col),
-                    name,
-                    None,
-                    want,
-                    None,
-                )
-            )
-        elif got.lower() != want.lower():
-            findings.append(
-                Finding(
-                    "name",
-                    f"defined name {name} points to {got}, expected {want}",
-                    "error",
-                    title,
-                    a1(row, col),
-                    name,
-                    None,
-                    want,
-                    got,
-                )
-            )
+    names, expected_names = check_names(workbook, plan)
+    findings += names
     # Functions outside the compatibility list, anywhere in the workbook.
     for title, cells in workbook.cells.items():
         for (row, col), value in cells.items():
@@ -589,14 +702,415 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
                             value,
                         )
                     )
-    return findings, checked + len(expected_names)
+    return findings, checked + expected_names
+
+
+#: A label that says when and by which version the workbook was built: the
+#: metadata sheet does not keep it, so only its form is compared.
+_BUILT_BY = re.compile(r"Built by infercost \S+ on \d{4}-\d{2}-\d{2}\.")
+
+
+def check_labels(
+    workbook: Workbook,
+    plans: Sequence[Plan],
+    skip_rows: set[tuple[str, int]] | frozenset[tuple[str, int]] = frozenset(),
+    skip_sheets: set[str] | frozenset[str] = frozenset(),
+) -> list[Finding]:
+    """Compare every text label of ``plans[0]`` with the workbook's cell.
+
+    Labels are part of what the workbook says: formulas read some of them
+    (the pricing kind on Costs, provider labels), and the others tell a
+    reader which number is which (a scenario's name beside its cost, a
+    unit). A changed label is an error. Labels are written at build time, so
+    a label may be the one of any of ``plans``: the plan as built (an input
+    edited later changes no text) or the plan of the inputs as they stand
+    (a workbook built with ``--keep-inputs`` was written with the inputs it
+    carried, which its metadata does not keep). Two labels record how the
+    workbook was built (from which files, when, by which version), which the
+    metadata does not keep either: only the text around those is compared.
+    ``skip_rows`` holds (sheet, row) and ``skip_sheets`` sheets whose rows
+    are reported as moved (their labels are another row's).
+    """
+    from .layout import shown_path
+    from .plan import LABEL
+
+    files = ", ".join(shown_path(f) for f in workbook.built.files)
+    others = [{sheet.title: sheet for sheet in plan.sheets} for plan in plans[1:]]
+    findings: list[Finding] = []
+    for sheet in plans[0].sheets:
+        if sheet.title == METADATA or sheet.title in skip_sheets:
+            continue
+        cells = workbook.cells.get(sheet.title)
+        if cells is None:
+            continue  # reported as a missing sheet
+        for (row, col), cell in sheet.cells.items():
+            if cell.kind != LABEL:
+                continue
+            want = cell.value
+            found = cells.get((row, col))
+            if _same_label(want, found, files) or (sheet.title, row) in skip_rows:
+                continue
+            if any(
+                (other := sheets.get(sheet.title)) is not None
+                and (alt := other.cells.get((row, col))) is not None
+                and alt.kind == LABEL
+                and _same_label(alt.value, found, files)
+                for sheets in others
+            ):
+                continue
+            findings.append(
+                Finding(
+                    "label",
+                    f"label changed: expected {_show_label(want)}, found "
+                    f"{_show_label(found)}",
+                    "error",
+                    sheet.title,
+                    a1(row, col),
+                    None,
+                    None,
+                    want,
+                    found,
+                )
+            )
+    return findings
+
+
+def _same_label(want: Any, found: Any, files: str) -> bool:
+    if is_formula(found):
+        return False
+    if found == want:
+        return True
+    if (want is None or want == "") and (found is None or found == ""):
+        return True
+    return (
+        isinstance(want, str)
+        and isinstance(found, str)
+        and _provenance(want, found, files)
+    )
+
+
+def _provenance(want: str, found: str, files: str) -> bool:
+    """Whether ``found`` is label ``want`` as written at another build."""
+    if files and files in want:
+        head, _, tail = want.partition(files)
+        return (
+            found.startswith(head)
+            and found.endswith(tail)
+            and len(found) >= len(head) + len(tail)
+        )
+    return bool(_BUILT_BY.fullmatch(want) and _BUILT_BY.fullmatch(found))
+
+
+def _show_label(value: Any) -> str:
+    if value is None or value == "":
+        return "(empty)"
+    text = str(value)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def check_charts(workbook: Workbook, plans: Sequence[Plan]) -> list[Finding]:
+    """Does every chart of ``plans[0]`` still draw what it was built to draw?
+
+    A chart is found on its sheet by its title (else, in order, among the
+    sheet's charts whose title is none of the model's); each series' name
+    (``c:tx``), categories or x values, and values or y values must be the
+    plan's references. A changed title and a changed, missing or added series
+    are errors naming the chart's title; a missing chart is a warning (it
+    shows no wrong number, and openpyxl drops every chart). As with labels
+    (:func:`check_labels`), the chart of any of ``plans`` is accepted: which
+    rows a chart draws and its title are chosen at build time. Charts a
+    user added are not compared.
+    """
+    first = plans[0].charts
+    choices = [
+        [plan.charts[i] for plan in plans if len(plan.charts) == len(first)]
+        for i in range(len(first))
+    ]
+    by_sheet: dict[str, list[ChartRefs]] = {}
+    for chart in workbook.charts:
+        by_sheet.setdefault(chart.sheet, []).append(chart)
+    titles = {(c.sheet, _squash(_chart_title(c))) for cs in choices for c in cs}
+    matched: list[ChartRefs | None] = []
+    for chart, charts in zip(first, choices, strict=True):
+        names = {_squash(_chart_title(c)) for c in charts}
+        pool = by_sheet.get(chart.sheet, [])
+        same = next((c for c in pool if _squash(c.title) in names), None)
+        if same is not None:
+            pool.remove(same)
+        matched.append(same)
+    for i, chart in enumerate(first):
+        pool = [
+            c
+            for c in by_sheet.get(chart.sheet, [])
+            if (c.sheet, _squash(c.title)) not in titles
+        ]
+        if matched[i] is None and pool:
+            matched[i] = pool[0]
+            by_sheet[chart.sheet].remove(pool[0])
+    findings: list[Finding] = []
+    for chart, charts, found in zip(first, choices, matched, strict=True):
+        title = _chart_title(chart)
+        if found is None:
+            findings.append(
+                Finding(
+                    "chart",
+                    f"chart {title!r} is missing (deleted, or saved by a program "
+                    "that drops charts)",
+                    "warning",
+                    chart.sheet,
+                    chart.anchor,
+                    None,
+                    None,
+                    title,
+                    None,
+                )
+            )
+            continue
+        tried = [_chart_problems(c, found) for c in charts]
+        problems = [] if [] in tried else tried[0]
+        if problems:
+            more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+            findings.append(
+                Finding(
+                    "chart",
+                    f"chart {title!r} differs from the model's: "
+                    + "; ".join(problems[:5])
+                    + more,
+                    "error",
+                    chart.sheet,
+                    chart.anchor,
+                    None,
+                    None,
+                    title,
+                    found.title,
+                )
+            )
+    return findings
+
+
+def _chart_problems(chart: Any, found: ChartRefs) -> list[str]:
+    """How chart ``found`` of the workbook differs from plan chart ``chart``."""
+    problems = []
+    title = _chart_title(chart)
+    if _squash(found.title) != _squash(title):
+        problems.append(f"its title is {found.title!r}")
+    expected = [_series_refs(chart, series) for series in chart.series]
+    for k, want in enumerate(expected):
+        if k >= len(found.series):
+            problems.append(f"series {k + 1} is missing")
+            continue
+        got = found.series[k]
+        for tag in sorted(set(want) | set(got), key=_SERIES_ORDER.index):
+            if not _same_ref(want.get(tag), got.get(tag)):
+                problems.append(
+                    f"series {k + 1} {_SERIES_WHAT[tag]} reads "
+                    f"{got.get(tag) or '(nothing)'}, expected "
+                    f"{want.get(tag) or '(nothing)'}"
+                )
+    if len(found.series) > len(expected):
+        added = found.series[len(expected)]
+        problems.append(
+            f"{len(found.series) - len(expected)} series added (reading "
+            f"{', '.join(v for v in added.values() if v) or 'typed data'})"
+        )
+    return problems
+
+
+_SERIES_ORDER = ["tx", "cat", "xVal", "val", "yVal"]
+_SERIES_WHAT = {
+    "tx": "name",
+    "cat": "categories",
+    "xVal": "x values",
+    "val": "values",
+    "yVal": "y values",
+}
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _chart_title(chart: Any) -> str:
+    title = chart.options.get("set_title") or {}
+    name = title.get("name") if isinstance(title, dict) else None
+    return name if isinstance(name, str) else ""
+
+
+#: A series name XlsxWriter takes for a reference, not text (its own rule).
+_NAME_REF = re.compile(r"^=?[^!]+!\$?[A-Z]+\$?\d+")
+
+
+def _series_refs(chart: Any, series: dict[str, Any]) -> dict[str, str]:
+    """What a plan series reads, in the form :class:`ChartRefs` gives it."""
+    scatter = chart.type.get("type") == "scatter"
+    out: dict[str, str] = {}
+    for key, tag in (
+        ("name", "tx"),
+        ("categories", "xVal" if scatter else "cat"),
+        ("values", "yVal" if scatter else "val"),
+    ):
+        value = series.get(key)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            title, row, col = value[0], value[1], value[2]
+            last_row, last_col = (value[3], value[4]) if len(value) == 5 else (row, col)
+            text = ref(title, row, col, True, True)
+            if (last_row, last_col) != (row, col):
+                text += ":" + a1(last_row, last_col, True, True)
+            out[tag] = text
+        elif key != "name" or _NAME_REF.match(str(value)):
+            out[tag] = str(value).removeprefix("=")
+        else:
+            out[tag] = '"' + str(value).replace('"', '""') + '"'
+    return out
+
+
+def _same_ref(want: str | None, got: str | None) -> bool:
+    if not want or not got:
+        return not want and not got
+    return normal_formula(want) == normal_formula(got)
+
+
+def check_formats(workbook: Workbook, plan: Plan) -> list[Finding]:
+    """Formula and input cells whose number format hides or scales the number.
+
+    A format is the workbook's to change (decimals, currency, colours), but
+    one that shows text instead of the number, nothing, a date, or the number
+    divided by a thousand makes the cell say something the model does not.
+    """
+    from .plan import INPUT
+    from .writer import NUMBER_FORMATS
+
+    findings: list[Finding] = []
+    for sheet in plan.sheets:
+        for (row, col), code in sorted(workbook.hiding.get(sheet.title, {}).items()):
+            cell = sheet.cells.get((row, col))
+            if cell is None or cell.kind not in (FORMULA, INPUT):
+                continue
+            want = NUMBER_FORMATS.get(cell.style.partition(":")[2], "General")
+            findings.append(
+                Finding(
+                    "format",
+                    f"number format {code!r} does not show the number: "
+                    f"{format_hides(code)} (the model's format is {want!r})",
+                    "error",
+                    sheet.title,
+                    a1(row, col),
+                    cell.name,
+                    None,
+                    want,
+                    code,
+                )
+            )
+    return findings
+
+
+#: A name a formula could read as a cell (A1, $B$2, R1C1, R2C): no spreadsheet
+#: lets one be defined, but a crafted file may hold one.
+_CELL_LIKE = re.compile(r"\$?[A-Z]{1,3}\$?[0-9]+|R[0-9]*C[0-9]*", re.IGNORECASE)
+
+
+def check_names(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]:
+    """Compare the defined names with ``plan``'s; returns findings and a count.
+
+    Each of the model's names must be defined once, workbook-wide, pointing
+    at its cell with the '$' of an absolute reference (a relative name moves
+    with the cell that uses it). A name defined twice (spreadsheets use the
+    first copy, openpyxl the last), a sheet-level name that shadows one of
+    the model's on its sheet, and a name that reads like a cell reference
+    are errors: a formula of the model could resolve to them. Other names
+    (a user's own, ``_xlnm.`` print settings) are left alone.
+    """
+    findings: list[Finding] = []
+    expected = plan.names()
+    ours = {name.lower(): name for name in expected}
+    copies: dict[tuple[str, str | None], list[str]] = {}
+    for defined in workbook.defined:
+        if not defined.name.lower().startswith("_xlnm."):
+            key = (defined.name.lower(), defined.scope)
+            copies.setdefault(key, []).append(normal_ref(defined.ref))
+    for (lower, scope), targets in copies.items():
+        mine = ours.get(lower)
+        title, row, col = expected[mine] if mine else (scope, None, None)
+        name = mine or next(d.name for d in workbook.defined if d.name.lower() == lower)
+        on = f" on sheet {scope}" if scope else ""
+        problems = []
+        if len(targets) > 1:
+            problems.append(
+                f"defined name {name} is defined {len(targets)} times{on}: "
+                f"spreadsheets use the first ({targets[0]}), other readers the "
+                f"last ({targets[-1]})"
+            )
+        if scope is not None and mine:
+            problems.append(
+                f"sheet-level defined name {name}{on} shadows the workbook's: "
+                f"formulas on that sheet read {targets[0]} instead"
+            )
+        if _CELL_LIKE.fullmatch(lower) or lower in ("true", "false"):
+            problems.append(
+                f"defined name {name} reads like a cell reference or a value "
+                f"(it points to {targets[0]}); no spreadsheet allows it"
+            )
+        for problem in problems:
+            findings.append(
+                Finding(
+                    "name",
+                    problem,
+                    "error",
+                    title,
+                    a1(row, col) if row is not None and col is not None else None,
+                    name,
+                    None,
+                    None,
+                    targets[0],
+                )
+            )
+    for name, (title, row, col) in expected.items():
+        want = normal_ref(ref(title, row, col, True, True))
+        got = workbook.names.get(name.lower())
+        if got is None:
+            findings.append(
+                Finding(
+                    "name",
+                    f"defined name {name} is missing",
+                    "error",
+                    title,
+                    a1(row, col),
+                    name,
+                    None,
+                    want,
+                    None,
+                )
+            )
+        elif got.lower() != want.lower():
+            how = (
+                " (a relative reference: it moves with the cell that uses it)"
+                if got.replace("$", "").lower() == want.replace("$", "").lower()
+                else ""
+            )
+            findings.append(
+                Finding(
+                    "name",
+                    f"defined name {name} points to {got}, expected {want}{how}",
+                    "error",
+                    title,
+                    a1(row, col),
+                    name,
+                    None,
+                    want,
+                    got,
+                )
+            )
+    return findings, len(expected)
 
 
 def _functions(formula: str) -> set[str]:
     bare = re.sub(r'"(?:[^"]|"")*"', '""', formula.upper())
     found = set()
     for fn in FUNCTION_RE.findall(bare):
-        fn = fn.removeprefix("_XLFN.").removeprefix("_XLWS.")
+        while fn.startswith(("_XLFN.", "_XLWS.")):
+            fn = fn[6:]
         found.add(FUNCTION_ALIASES.get(fn, fn))
     return found
 
@@ -608,11 +1122,13 @@ def _functions(formula: str) -> set[str]:
 class Recalculation:
     """A recalculation by a real engine, running while verify reads the file.
 
-    The engine works on a copy in which one formula's cached result is
-    deliberately wrong (:data:`CANARY_VALUE`): ``tokens_per_million`` (found
-    through the defined name), or the first formula with a number on the
-    Inputs sheet. If the engine's result still shows the wrong value, it did
-    not recalculate, and verification stops.
+    The engine works on a copy to which verify adds a formula of its own, on
+    the metadata sheet, with a deliberately wrong cached result
+    (:data:`CANARY_VALUE`). If the engine's result does not hold the
+    formula's value, it did not recalculate, and verification stops. The
+    canary does not depend on any cell of the workbook, so no edit of the
+    workbook (typed values, missing cached values) can stop it from being
+    planted.
     """
 
     def __init__(self, path: Path, engine: str, timeout: float) -> None:
@@ -622,7 +1138,7 @@ class Recalculation:
         self._tmp = tempfile.TemporaryDirectory(prefix="infercost-verify-")
         work = Path(self._tmp.name)
         canary = work / "canary.xlsx"
-        self.canary = _plant_canary(path, canary, _early_canary_cells(path))
+        self.canary = _plant_canary(path, canary)
         self._cancel = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._future = self._pool.submit(
@@ -650,11 +1166,15 @@ class Recalculation:
             self.close()
         title, cell = self.canary
         got = values.get(title, {}).get(cell)
-        if got is None or (isinstance(got, (int, float)) and got == CANARY_VALUE):
+        if not (
+            isinstance(got, (int, float))
+            and not isinstance(got, bool)
+            and got == CANARY_RESULT
+        ):
             raise EngineError(
                 f"{self.engine} did not recalculate {self.path.name}: the canary "
-                f"cell {title}!{cell} holds {_show_value(got)}, not a result of "
-                "its formula"
+                f"cell {title}!{cell} (={CANARY_FORMULA}) holds {_show_value(got)}"
+                f", not {CANARY_RESULT}"
             )
         return values
 
@@ -666,83 +1186,47 @@ class Recalculation:
         self._tmp.cleanup()
 
 
-def _early_canary_cells(path: Path) -> list[tuple[str, str | None]]:
-    """Where to plant the canary, best first, read from the package alone.
+def _plant_canary(src: Path, dest: Path) -> tuple[str, str]:
+    """Copy ``src`` to ``dest`` with the canary formula added; its (title, A1).
 
-    (title, A1) of the defined name ``tokens_per_million``, then (Inputs,
-    None): the first formula cell with a number on the Inputs sheet.
-    """
-    from .layout import INPUTS
-
-    ns = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
-    out: list[tuple[str, str | None]] = []
-    with zipfile.ZipFile(path) as package:
-        root = ElementTree.fromstring(package.read("xl/workbook.xml"))
-    for name in root.iterfind("m:definedNames/m:definedName", ns):
-        if (name.get("name") or "").lower() == CANARY_NAME:
-            target = _normal_ref(name.text or "")
-            title, _, cell = target.rpartition("!")
-            if title and re.fullmatch(r"[A-Z]{1,3}[0-9]+", cell):
-                out.append((title, cell))
-    out.append((INPUTS, None))
-    return out
-
-
-def _plant_canary(
-    src: Path, dest: Path, candidates: list[tuple[str, str | None]]
-) -> tuple[str, str]:
-    """Copy ``src`` to ``dest`` with a wrong cached value in one formula cell.
-
-    The first of ``candidates`` whose ``<c>`` element holds a formula and a
-    value gets :data:`CANARY_VALUE`; returns that (title, A1).
+    The canary is a new row below the last of the metadata sheet:
+    ``=CANARY_FORMULA`` with the cached result :data:`CANARY_VALUE`.
     """
     with zipfile.ZipFile(src) as package:
-        parts: dict[str, str] = {}
-        chosen = None
-        for title, cell in candidates:
-            try:
-                part = _sheet_part(package, title)
-            except EngineError:
-                continue
-            if part not in parts:
-                parts[part] = package.read(part).decode("utf-8")
-            if cell is None:  # the first formula cell with a number
-                match = re.search(
-                    r'<c r="([A-Z]+[0-9]+)"(?:\s[^>]*?)?>'
-                    r"(<f>(?:(?!</c>).)*</f><v>-?[0-9][^<]*</v>)</c>",
-                    parts[part],
-                    re.S,
-                )
-                if match is None:
-                    continue
-                cell = match.group(1)
-            element = re.compile(
-                rf'<c r="{cell}"(?:\s[^>]*?)?(?:/>|>((?:(?!</c>).)*)</c>)', re.S
-            )
-            match = element.search(parts[part])
-            if match is None or not match.group(1):
-                continue
-            body = match.group(1)
-            if "<f" not in body or "<v>" not in body:
-                continue
-            planted = re.sub(r"<v>[^<]*</v>", f"<v>{CANARY_VALUE}</v>", body, count=1)
-            text = parts[part]
-            parts[part] = text[: match.start(1)] + planted + text[match.end(1) :]
-            chosen = (title, cell, part)
-            break
-        if chosen is None:
+        part = _sheet_part(package, METADATA)
+        text = package.read(part).decode("utf-8")
+        close = re.search(
+            r"<(?:([A-Za-z_][\w.-]*):)?sheetData\s*/>|</(?:([A-Za-z_][\w.-]*):)?sheetData>",
+            text,
+        )
+        if close is None:
             raise EngineError(
                 f"cannot plant the recalculation canary in {src.name}: "
-                "no intact formula cell found"
+                f"its {METADATA} sheet has no cell data"
             )
-        title, cell, part = chosen
+        prefix = close.group(1) or close.group(2)
+        p = f"{prefix}:" if prefix else ""
+        rows = [
+            int(n) for n in re.findall(r'<(?:[\w.-]+:)?row\s[^>]*?\br="([0-9]+)"', text)
+        ]
+        row = max(rows, default=0) + 1
+        cell = f"A{row}"
+        planted = (
+            f'<{p}row r="{row}"><{p}c r="{cell}"><{p}f>{CANARY_FORMULA}</{p}f>'
+            f"<{p}v>{CANARY_VALUE}</{p}v></{p}c></{p}row>"
+        )
+        if close.group(0).endswith("/>"):
+            planted = f"<{p}sheetData>{planted}</{p}sheetData>"
+            text = text[: close.start()] + planted + text[close.end() :]
+        else:
+            text = text[: close.start()] + planted + text[close.start() :]
         with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
             for item in package.infolist():
                 data = package.read(item.filename)
                 if item.filename == part:
-                    data = parts[part].encode("utf-8")
+                    data = text.encode("utf-8")
                 out.writestr(item, data)
-    return title, cell
+    return METADATA, cell
 
 
 def _sheet_part(package: zipfile.ZipFile, title: str) -> str:
@@ -957,7 +1441,7 @@ def _verify_steps(
         plan = as_built  # the inputs are the ones the workbook was built with
     else:
         try:
-            plan = build_plan(book)
+            plan = build_plan(replace(book, overrides=_overrides(workbook.built, book)))
         except InputError as exc:
             input_findings.append(
                 Finding("input", f"inputs cannot be modelled: {exc.problem}")
@@ -967,6 +1451,15 @@ def _verify_steps(
     shown.advance(1, "checking formulas")
     structure, _ = check_structure(workbook, plan)
     result.findings += structure
+    index = {p.id: i for i, p in enumerate(workbook.built.providers)}
+    moved = {(PRICEBOOK, PB_FIRST + index[pid]) for pid in misplaced}
+    moved_sheets = {f.sheet for f in rows if f.sheet == INPUTS}
+    # Labels and charts are written at build time: an input edited later
+    # changes no text, but one carried by --keep-inputs did (see check_labels).
+    plans = [as_built] if plan is as_built else [as_built, plan]
+    result.findings += check_labels(workbook, plans, moved, moved_sheets)
+    result.findings += check_charts(workbook, plans)
+    result.findings += check_formats(workbook, as_built)
     result.formulas = sum(
         1 for s in plan.sheets for c in s.cells.values() if c.kind == FORMULA
     )
@@ -985,6 +1478,23 @@ def _verify_steps(
         result.engine_seconds = time.perf_counter() - engine_start
         intact = not any(f.severity == "error" for f in result.findings)
         mismatches = check_values(plan, values, engine, tolerance, intact=intact)
+        broken = _line_break(workbook) if engine == "gnumeric" and intact else None
+        if broken and mismatches:
+            # Gnumeric reads a formula with a line break as text (a #"..." value
+            # for it and an error for every cell downstream), where Excel and
+            # LibreOffice read white space. The formulas are the model's.
+            mismatches = [
+                Finding(
+                    "unverifiable",
+                    f"{len(mismatches):,} results are not verifiable with gnumeric: "
+                    "it misreads the line break in this formula (Excel and "
+                    "LibreOffice read it as a space); verify with --engine "
+                    "libreoffice",
+                    "warning",
+                    broken[0],
+                    broken[1],
+                )
+            ]
         result.findings += mismatches
         if engine != "cached":
             result.findings += check_values(plan, cached, "cached", tolerance, "stale")
@@ -1005,6 +1515,40 @@ def _verify_steps(
     return result
 
 
+def _line_break(workbook: Workbook) -> tuple[str, str] | None:
+    """(sheet, A1) of the first formula holding a line break, or None."""
+    for title, cells in workbook.cells.items():
+        for (row, col), value in cells.items():
+            if (
+                isinstance(value, str)
+                and ("\n" in value or "\r" in value)
+                and is_formula(value)
+            ):
+                return title, a1(row, col)
+    return None
+
+
+def _overrides(built: Book, book: Book) -> dict[tuple[str, str], Any]:
+    """Provider inputs of ``book`` that differ from ``built``, as overrides.
+
+    A workbook built with ``--keep-inputs`` marks the prices it carried as
+    analyst overrides (a legend and a note on the Pricebook sheet) and keeps
+    the pricebook's values in its metadata; a price edited in the workbook
+    differs from the metadata in the same way. Either way the plan of the
+    current inputs says so; it changes no formula and no value.
+    """
+    from .layout import PROVIDER_INPUTS
+
+    before = {p.id: p for p in built.providers}
+    out: dict[tuple[str, str], Any] = {}
+    for p in book.providers:
+        old = before.get(p.id)
+        for name in PROVIDER_INPUTS if old is not None else ():
+            if getattr(p, name) != getattr(old, name):
+                out[(p.id, name)] = getattr(old, name)
+    return out
+
+
 def _kind_order(kind: str) -> int:
     order = [
         "structure",
@@ -1013,6 +1557,9 @@ def _kind_order(kind: str) -> int:
         "hard-coded",
         "missing",
         "formula",
+        "label",
+        "chart",
+        "format",
         "error-value",
         "value",
         "unverifiable",

@@ -14,9 +14,11 @@ a dependency of infercost); nothing is ever saved through openpyxl.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import warnings
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -179,23 +181,37 @@ def is_formula(value: Any) -> bool:
     )
 
 
-def sheet_cells(workbook: Any, title: str) -> dict[tuple[int, int], Any]:
+def sheet_cells(
+    workbook: Any, title: str, hiding: dict[tuple[int, int], str] | None = None
+) -> dict[tuple[int, int], Any]:
     """{(row, col) 0-based: value} of every non-empty cell of worksheet ``title``.
 
     A formula is its text with '=' (text that starts with '=' is a
     :class:`Text`, see :func:`is_formula`); an array formula is its text in braces,
     ``{=...}``, as Excel shows it (it is not the same formula as ``=...``);
     a data table is ``{=TABLE(...)}``.
+
+    ``hiding``, when given, receives {(row, col): format code} of every
+    formula or number cell whose number format does not show its value
+    (:func:`format_hides`).
     """
     ws = workbook[title]
     inline = getattr(workbook, "infercost_inline_strings", False)
     ws.reset_dimensions()
     out: dict[tuple[int, int], Any] = {}
+    risks: dict[Any, str | None] = {}
     for r, row in enumerate(ws.iter_rows()):
         for c, cell in enumerate(row):
             value = cell.value
             if value is None:
                 continue
+            if hiding is not None and cell.data_type in ("n", "f"):
+                key = getattr(cell, "_style_id", None)  # formats by style, once
+                if key not in risks or key is None:
+                    code = cell.number_format
+                    risks[key] = code if format_hides(code) else None
+                if risks[key] is not None:
+                    hiding[(r, c)] = risks[key]
             if inline and isinstance(value, str) and "_x" in value:
                 value = _unescape(value)
             if (
@@ -210,6 +226,54 @@ def sheet_cells(workbook: Any, title: str) -> dict[tuple[int, int], Any]:
                 value = f"{{=TABLE({value.r1 or ''},{value.r2 or ''})}}"
             out[(r, c)] = value
     return out
+
+
+def format_hides(code: str) -> str | None:
+    """Why number format ``code`` does not show a cell's number, or None.
+
+    It hides or misstates the number when a section for numbers (positive,
+    negative, zero) shows no digit of it (only text, nothing, or a date),
+    when it shows digits typed as text, or when it scales the number (a
+    comma after the last digit: thousands, millions). Colours, currency
+    signs, decimals and separators change nothing.
+    """
+    if code.strip().lower() in ("general", "@", ""):
+        return None
+    sections: list[list[tuple[str, str]]] = [[]]
+    i = 0
+    while i < len(code):
+        ch = code[i]
+        if ch == '"':
+            end = code.find('"', i + 1)
+            end = len(code) if end < 0 else end
+            sections[-1] += [("text", t) for t in code[i + 1 : end]]
+            i = end + 1
+        elif ch == "\\":
+            sections[-1].append(("text", code[i + 1 : i + 2]))
+            i += 2
+        elif ch in "_*":  # a space the width of the next character; fill
+            i += 2
+        elif ch == "[":
+            end = code.find("]", i)
+            i = len(code) if end < 0 else end + 1
+        elif ch == ";":
+            sections.append([])
+            i += 1
+        else:
+            sections[-1].append(("code", ch))
+            i += 1
+    for section in sections[:3]:
+        shown = "".join(t for kind, t in section if kind == "code")
+        if "general" in shown.lower():
+            continue
+        digits = [k for k, ch in enumerate(shown) if ch in "0#?"]
+        if not digits:
+            return "it shows no digit of the number"
+        if any(kind == "text" and t.isdigit() for kind, t in section):
+            return "it shows digits typed as text"
+        if "," in shown[digits[-1] :] or shown.endswith(","):
+            return "it scales the number"
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -446,3 +510,178 @@ def _check_formula(formula: str, tag: str, part: str, name: str) -> None:
             "to recalculate such workbooks",
             file=name,
         )
+
+
+# ---------------------------------------------------------------------------
+# Parts openpyxl reads loosely or not at all: defined names exactly as stored
+# (every copy of a repeated name, sheet-level names) and chart series.
+
+_RELATIONSHIPS = "officeDocument/2006/relationships"
+
+
+@dataclass(frozen=True)
+class DefinedName:
+    """One ``<definedName>`` of ``xl/workbook.xml``, in file order.
+
+    ``ref`` is its text as stored (no leading '='); ``scope`` the title of the
+    sheet a sheet-level name belongs to (None: the whole workbook), or
+    ``"#<n>"`` when its ``localSheetId`` names no sheet.
+    """
+
+    name: str
+    ref: str
+    scope: str | None = None
+
+
+@dataclass
+class ChartRefs:
+    """One chart on a worksheet: its title and what each series reads.
+
+    Each series maps ``tx``, ``cat``, ``val``, ``xVal`` and ``yVal`` (those
+    present) to a formula: a reference such as ``Ranking!$I$6:$I$16``, a
+    string literal ``"name"`` for a typed series name, or ``""`` for data
+    typed into the chart.
+    """
+
+    sheet: str
+    title: str
+    series: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class Package:
+    """Sheet titles (``<sheets>`` order), defined names and charts of a package."""
+
+    sheets: list[str]
+    names: list[DefinedName]
+    charts: list[ChartRefs]
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _rel_id(element: Any) -> str | None:
+    for key, value in element.attrib.items():
+        if key.endswith("}id") and _RELATIONSHIPS in key:
+            return value
+    return None
+
+
+def _parse(package: zipfile.ZipFile, member: str, name: str) -> Any:
+    try:
+        return ElementTree.fromstring(_read_small(package, member, name))
+    except (DefusedXmlException, ElementTree.ParseError) as exc:
+        raise InputError(
+            f"part {member} is not plain XML ({type(exc).__name__})", file=name
+        ) from None
+
+
+def _targets(package: zipfile.ZipFile, part: str, name: str) -> dict[str, str]:
+    """Relationship id -> target part of ``part`` (none when it has no rels)."""
+    folder, _, base = part.rpartition("/")
+    rels = f"{folder}/_rels/{base}.rels" if folder else f"_rels/{base}.rels"
+    if rels not in package.namelist():
+        return {}
+    out = {}
+    for rel in _parse(package, rels, name):
+        if rel.get("TargetMode", "").lower() == "external":
+            continue
+        target = rel.get("Target", "")
+        if target.startswith("/"):
+            target = target.lstrip("/")
+        else:
+            target = posixpath.normpath(posixpath.join(folder, target))
+        out[rel.get("Id", "")] = target
+    return out
+
+
+def read_package(path: Path) -> Package:
+    """The defined names and charts of ``path``, read from the raw XML.
+
+    Call after :func:`check_package`. Every ``<definedName>`` is kept, in
+    file order, duplicates included (openpyxl keeps the last of a repeated
+    name, spreadsheets the first) and sheet-level names with their sheet.
+    """
+    label = str(path)
+    with zipfile.ZipFile(path) as package:
+        book = _parse(package, "xl/workbook.xml", label)
+        sheets: list[tuple[str, str | None]] = []
+        names: list[DefinedName] = []
+        for element in book.iter():
+            tag = element.tag
+            tag = tag[tag.find("}") + 1 :]
+            if tag == "sheet":
+                sheets.append((element.get("name", ""), _rel_id(element)))
+            elif tag == "definedName":
+                local = element.get("localSheetId")
+                scope = None
+                if local is not None:
+                    index = int(local) if local.isdigit() else -1
+                    in_range = 0 <= index < len(sheets)
+                    scope = sheets[index][0] if in_range else f"#{local}"
+                names.append(
+                    DefinedName(element.get("name", ""), element.text or "", scope)
+                )
+        parts = _targets(package, "xl/workbook.xml", label)
+        charts: list[ChartRefs] = []
+        present = set(package.namelist())
+        for title, rid in sheets:
+            part = parts.get(rid or "")
+            if part is None or not part.startswith("xl/worksheets/"):
+                continue
+            for drawing in _targets(package, part, label).values():
+                if drawing not in present or "/drawings/" not in drawing:
+                    continue
+                charts += _drawing_charts(package, drawing, title, label)
+    return Package([title for title, _ in sheets], names, charts)
+
+
+def _drawing_charts(
+    package: zipfile.ZipFile, drawing: str, title: str, label: str
+) -> list[ChartRefs]:
+    targets = _targets(package, drawing, label)
+    present = set(package.namelist())
+    out = []
+    for element in _parse(package, drawing, label).iter():
+        if _local(element.tag) != "chart":
+            continue
+        part = targets.get(_rel_id(element) or "")
+        if part in present:
+            out.append(_chart_refs(_parse(package, part, label), title))
+    return out
+
+
+_SERIES_TAGS = ("tx", "cat", "val", "xVal", "yVal")
+
+
+def _chart_refs(root: Any, sheet: str) -> ChartRefs:
+    chart = next((e for e in root if _local(e.tag) == "chart"), None)
+    refs = ChartRefs(sheet, "")
+    if chart is None:
+        return refs
+    for element in chart:
+        if _local(element.tag) == "title":
+            refs.title = "".join(
+                t.text or "" for t in element.iter() if _local(t.tag) in ("t", "f")
+            )
+    for series in chart.iter():
+        if _local(series.tag) != "ser":
+            continue
+        found: dict[str, str] = {}
+        for part in series:
+            tag = _local(part.tag)
+            if tag not in _SERIES_TAGS:
+                continue
+            formula = next((e for e in part.iter() if _local(e.tag) == "f"), None)
+            if formula is not None:
+                found[tag] = formula.text or ""
+            elif tag == "tx":
+                text = "".join(
+                    e.text or "" for e in part.iter() if _local(e.tag) in ("v", "t")
+                )
+                found[tag] = '"' + text.replace('"', '""') + '"'
+            else:
+                found[tag] = ""
+        refs.series.append(found)
+    return refs

@@ -27,24 +27,32 @@ import pytest
 from click.testing import CliRunner
 from engines import require_engine
 from xlsx_edit import (
+    add_defined_name,
+    add_row,
     add_sheet,
     cached_value,
+    cell_with_formula,
     clear_cell,
     defined_name,
     delete_row,
+    drop_cached_value,
     formula,
     replace_formula_with_value,
+    set_cell_text,
     set_cell_value,
+    set_chart_reference,
     set_defined_name,
     set_formula,
+    set_number_format,
 )
+from xlsxwriter.utility import xl_range_formula
 
 from generator import model
 from generator.cli import main
 from generator.engine import available_engines, recalculate_to
-from generator.layout import PB_COL
+from generator.layout import PB_COL, PB_FIRST, PRICEBOOK, build_plan
 from generator.plan import a1
-from generator.verify import normal_formula
+from generator.verify import normal_formula, read_workbook
 
 ENGINES = ["libreoffice", "gnumeric", "cached"]
 RECALCULATING = ["libreoffice", "gnumeric"]
@@ -329,9 +337,110 @@ def cleared(path: Path, name: str) -> str:
     return f"{sheet}!{cell}"
 
 
+def _plan_of(path: Path):
+    """The plan of the book a workbook file was built from."""
+    return build_plan(read_workbook(path).built)
+
+
+def typed_over_both_constants(path: Path, name: str) -> str:
+    """Type over both constant formulas of the Inputs sheet (``name`` first)."""
+    target = typed_over(path, name)
+    typed_over(path, "rank_decimals")
+    return target
+
+
+def _typed_copy(path: Path, name: str) -> tuple[str, str]:
+    """A new sheet Scratch whose A1 holds the value of ``name``'s cell, typed."""
+    sheet, cell = cell_of(path, name)
+    add_sheet(path, "Scratch", {"A1": cached_value(path, sheet, cell)})
+    return sheet, cell
+
+
+def sheet_level_name_shadows(path: Path, name: str) -> str:
+    """A sheet-level ``name`` on Costs pointing at a typed copy of its value."""
+    sheet, cell = _typed_copy(path, name)
+    add_defined_name(path, name, "Scratch!$A$1", sheet="Costs")
+    return f"{sheet}!{cell}"
+
+
+def name_defined_twice(path: Path, name: str) -> str:
+    """A first, fake definition of ``name`` (spreadsheets read the first)."""
+    sheet, cell = _typed_copy(path, name)
+    add_defined_name(path, name, "Scratch!$A$1", first=True)
+    return f"{sheet}!{cell}"
+
+
+def name_made_relative(path: Path, name: str) -> str:
+    """Point ``name`` at its own cell without '$': it moves with each user."""
+    sheet, cell = cell_of(path, name)
+    set_defined_name(path, name, f"{sheet}!{cell}")
+    return f"{sheet}!{cell}"
+
+
+def intersection_space(path: Path, name: str) -> str:
+    """Spell ``name`` as the intersection of two new names: 'input_share _x'.
+
+    The two names meet at a typed copy of the value, so every engine computes
+    the same numbers; only the formula text tells.
+    """
+    head, _, tail = name.rpartition("_")
+    _typed_copy(path, name)
+    add_defined_name(path, head, "Scratch!$A$1:$A$2")
+    add_defined_name(path, f"_{tail}", "Scratch!$A$1:$B$1")
+    cell = cell_with_formula(path, "Costs", name)
+    set_formula(
+        path,
+        "Costs",
+        cell,
+        formula(path, "Costs", cell).replace(name, f"{head} _{tail}"),
+    )
+    return f"Costs!{cell}"
+
+
+def chart_series_repointed(path: Path, name: str) -> str:
+    """The first chart's first series plots the second chart's values."""
+    first, second = _plan_of(path).charts[:2]
+    old, new = (xl_range_formula(*c.series[0]["values"]) for c in (first, second))
+    set_chart_reference(path, old, new)
+    return f"{first.sheet}!{first.anchor}"
+
+
+def pricing_label_changed(path: Path, name: str) -> str:
+    """Turn the pricing label on the Costs row of ``name`` into 'fixed'."""
+    sheet, cell = cell_of(path, name)
+    row = int(re.search(r"[0-9]+", cell).group(0)) - 1
+    cells = _plan_of(path).sheet(sheet).cells
+    col = next(c for (r, c), v in cells.items() if r == row and v.value == "per_token")
+    set_cell_text(path, sheet, a1(row, col), "fixed")
+    return f"{sheet}!{a1(row, col)}"
+
+
+def months_beyond_the_columns(path: Path, name: str) -> str:
+    """One forecast month more than the Forecast sheet has columns."""
+    sheet, cell = cell_of(path, name)
+    set_cell_value(path, sheet, cell, cached_value(path, sheet, cell) + 1)
+    return f"{sheet}!{cell}"
+
+
+def pricebook_row_added_further_below(path: Path, name: str) -> str:
+    """A provider row typed two rows below the Pricebook table."""
+    row = PB_FIRST + len(read_workbook(path).built.providers) + 2
+    id_cell = a1(row, PB_COL["id"])
+    add_row(path, PRICEBOOK, {id_cell: "cheap_fake", a1(row, PB_COL[name]): 0.001})
+    return f"{PRICEBOOK}!{id_cell}"
+
+
+def number_format_shows_text(path: Path, name: str) -> str:
+    """A number format on the cell that shows its value typed as text."""
+    sheet, cell = cell_of(path, name)
+    set_number_format(path, sheet, cell, f'"${cached_value(path, sheet, cell):.2f}"')
+    return f"{sheet}!{cell}"
+
+
 SHARE = "input_share_agent"
 RATE = "input_rate_vertex_gpt_oss"  # a cell of the vertex_gpt_oss Pricebook row
-CANARY = "tokens_per_million"  # where verify plants its recalculation canary
+CANARY = "tokens_per_million"  # a constant formula (verify once planted its canary)
+MONTHS = "forecast_months"
 
 # One line a kind of tampering: how; the defined name of the cell it aims at;
 # the kind of finding that must name that cell; and whether a recalculating
@@ -345,6 +454,36 @@ TAMPERINGS = {
     "pricebook-row-deleted": (pricebook_row_deleted, RATE, "structure", False),
     "formula-deleted": (cleared, COST, "missing", True),
     "canary-cell-typed-over": (typed_over, CANARY, "hard-coded", False),
+    "both-constants-typed-over": (
+        typed_over_both_constants,
+        CANARY,
+        "hard-coded",
+        False,
+    ),
+    "sheet-level-name-shadows": (sheet_level_name_shadows, SHARE, "name", False),
+    "name-defined-twice-fake-first": (name_defined_twice, SHARE, "name", False),
+    "name-made-relative": (name_made_relative, SHARE, "name", False),
+    "intersection-space": (
+        intersection_space,
+        "input_share_standard",
+        "formula",
+        False,
+    ),
+    "chart-series-repointed": (chart_series_repointed, None, "chart", False),
+    "pricing-label-changed": (pricing_label_changed, COST, "label", False),
+    "pricebook-row-added-further-below": (
+        pricebook_row_added_further_below,
+        "input_rate",
+        "structure",
+        False,
+    ),
+    "number-format-shows-text": (number_format_shows_text, COST, "format", False),
+    "forecast-months-beyond-the-columns": (
+        months_beyond_the_columns,
+        MONTHS,
+        "input",
+        False,
+    ),
 }
 
 
@@ -412,6 +551,165 @@ def test_an_engine_that_does_not_recalculate_is_caught(built_workbook, monkeypat
     assert "gnumeric did not recalculate" in result.stderr
 
 
+# Inputs the pricebook or the sheet's own validation refuses: (input typed
+# into, value, input the finding names, what it says).
+BROKEN_RULES = {
+    "forecast-months-0": (MONTHS, 0, MONTHS, "from 1 to 120, got 0"),
+    "forecast-months-7": (MONTHS, 7, MONTHS, "6 month columns"),
+    "tier-6": ("min_quality_tier_standard", 6, None, "tier from 1 to 5, got 6"),
+    "volume-1e300": ("base_tokens_standard", 1e300, None, "1e+15, got 1e+300"),
+    "crossover-from-above-to": (
+        "crossover_min_tokens",
+        1e12,
+        "crossover_max_tokens",
+        "above crossover_min_tokens",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def broken_rule(built_workbook, tmp_path_factory):
+    """broken_rule(case) -> a copy of the workbook with that input typed."""
+    folder = tmp_path_factory.mktemp("rules")
+
+    def make(case: str) -> Path:
+        name, value, _, _ = BROKEN_RULES[case]
+        path = folder / f"{case}.xlsx"
+        if not path.exists():
+            shutil.copyfile(built_workbook, path)
+            set_cell_value(path, *cell_of(path, name), value)
+        return path
+
+    return make
+
+
+@pytest.mark.parametrize("case", list(BROKEN_RULES))
+def test_input_that_breaks_a_rule_is_an_input_finding(broken_rule, case):
+    """A value the pricebook or the cell's validation refuses: exit 1, cell named."""
+    name, _, named, says = BROKEN_RULES[case]
+    path = broken_rule(case)
+    run = verify(path, "cached", "--json")
+    assert run.exit_code == 1, run.stdout
+    (finding,) = run.errors()
+    assert finding["kind"] == "input"
+    assert where(finding) == at(path, named or name)
+    assert says in finding["message"]
+
+
+@pytest.mark.parametrize("case", ["forecast-months-7", "crossover-from-above-to"])
+def test_diff_and_keep_inputs_refuse_an_input_that_breaks_a_rule(
+    broken_rule, case, tmp_path
+):
+    """diff says which cell it cannot read; --keep-inputs leaves that input behind."""
+    from conftest import DEFAULT_BOOK
+
+    path = broken_rule(case)
+    cell = at(path, BROKEN_RULES[case][2] or BROKEN_RULES[case][0])
+    diff = CliRunner().invoke(main, ["diff", str(path), str(DEFAULT_BOOK)])
+    assert diff.exit_code == 2, diff.output
+    assert diff.exception is None or isinstance(diff.exception, SystemExit)
+    assert f"cannot read the inputs: {cell}: input " in diff.stderr
+    out = tmp_path / "kept.xlsx"
+    args = ["build", str(DEFAULT_BOOK), "--keep-inputs", str(path), "-o", str(out)]
+    kept = CliRunner().invoke(main, args)
+    assert kept.exit_code == 0, kept.output
+    assert "not carried" in kept.stderr
+
+
+def test_workbook_built_with_kept_inputs_keeps_its_labels_and_charts(
+    built_workbook, tmp_path
+):
+    """Labels and chart titles written from carried inputs and overrides verify.
+
+    The metadata keeps the pricebook's values; the gate carried over names
+    itself in a chart title, the price override in a note and the legend.
+    """
+    from conftest import DEFAULT_BOOK
+
+    old = tmp_path / "old.xlsx"
+    shutil.copyfile(built_workbook, old)
+    set_cell_value(old, *cell_of(old, "min_sla_agent"), 0.999)
+    set_cell_value(old, *cell_of(old, RATE), 0.2)
+    out = tmp_path / "kept.xlsx"
+    args = ["build", str(DEFAULT_BOOK), "--keep-inputs", str(old), "-o", str(out)]
+    kept = CliRunner().invoke(main, args)
+    assert kept.exit_code == 0, kept.output
+    run = verify(out, "cached", "--json")
+    assert run.exit_code == 0, run.errors()[:3]
+    assert not run.findings(kind="label") and not run.findings(kind="chart")
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_workbook_saved_by_openpyxl_verifies_through_the_engine(
+    built_workbook, tmp_path, engine
+):
+    """No cached value anywhere: engines verify it, stale values are warnings."""
+    import openpyxl
+
+    path = tmp_path / "openpyxl.xlsx"
+    openpyxl.load_workbook(built_workbook).save(path)
+    run = verify(path, engine, "--json")
+    if engine == "cached":
+        assert run.exit_code == 1
+        assert run.findings(kind="value", name=COST)
+        return
+    assert run.exit_code == 0, (run.stdout, run.stderr)
+    assert run.errors() == []
+    (stale,) = run.findings(kind="stale", name=COST)
+    assert stale["actual"] is None
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_constants_without_cached_values_are_named(workbook_copy, engine):
+    """The two constant formulas without cached results: the engine recomputes
+    them (stale warnings); the cached values are mismatches."""
+    for name in (CANARY, "rank_decimals"):
+        drop_cached_value(workbook_copy, *cell_of(workbook_copy, name))
+    run = verify(workbook_copy, engine, "--json")
+    kind = "value" if engine == "cached" else "stale"
+    assert run.exit_code == (1 if engine == "cached" else 0), run.stdout
+    (finding,) = run.findings(kind=kind, name=CANARY)
+    assert where(finding) == at(workbook_copy, CANARY)
+
+
+@pytest.mark.parametrize("engine", RECALCULATING)
+def test_line_break_in_a_formula_is_not_verifiable_with_gnumeric(workbook_copy, engine):
+    """A line break is white space to LibreOffice; Gnumeric misreads it: one
+    warning naming the formula, not a mismatch in every cell downstream."""
+    sheet, cell = cell_of(workbook_copy, COST)
+    text = formula(workbook_copy, sheet, cell)
+    set_formula(workbook_copy, sheet, cell, text.replace("+", "+\n", 1))
+    run = verify(workbook_copy, engine, "--json")
+    assert run.exit_code == 0, run.errors()[:3]
+    if engine == "libreoffice":
+        assert run.json["findings"] == []
+    else:
+        (warning,) = run.json["findings"]
+        assert warning["kind"] == "unverifiable"
+        assert where(warning) == f"{sheet}!{cell}"
+        assert "line break" in warning["message"]
+
+
+def test_xlfn_prefixed_functions_are_checked_without_their_prefix(workbook_copy):
+    """_xlfn.RANK.EQ (as Gnumeric and Excel save RANK) is fine; XLOOKUP is not."""
+    add_sheet(
+        workbook_copy,
+        "Mine",
+        {
+            "A1": 1,
+            "A2": 2,
+            "B1": "=_xlfn.RANK.EQ(A1,A1:A2,1)",
+            "B2": "=_xlfn.XLOOKUP(1,A1:A2,A1:A2)",
+        },
+    )
+    run = verify(workbook_copy, "cached", "--json")
+    assert run.exit_code == 0, run.errors()[:3]
+    functions = run.findings(kind="function")
+    assert [(where(f), f["message"].split()[1]) for f in functions] == [
+        ("Mine!B2", "XLOOKUP")
+    ]
+
+
 def test_sheet_added_by_a_user_is_not_an_error(built_workbook, tmp_path):
     """Extra sheets with the user's own numbers and formulas do not fail verify."""
     path = tmp_path / "extra.xlsx"
@@ -459,9 +757,11 @@ def test_edited_workbook_saved_by_libreoffice_verifies_from_cached_values(
 
 
 def test_workbook_saved_by_gnumeric_verifies_from_cached_values(saved_by):
-    """Gnumeric writes RANK as RANK.EQ and 1e-06 at length: same formulas."""
+    """Gnumeric writes RANK as _xlfn.RANK.EQ and 1e-06 at length: same formulas,
+    no function warning; its own _xlnm names are not ours to check."""
     run = verify(saved_by("gnumeric", "fresh"), "cached", "--json")
     assert run.exit_code == 0, run.errors()[:5]
+    assert run.json["findings"] == []
 
 
 SAME_FORMULA = [
@@ -471,6 +771,9 @@ SAME_FORMULA = [
     ("=A1<=0.000001*(1+B1)", "=A1<=1.00000000000000000004e-06*(1+B1)"),
     ("=A1*1000000", "=A1*1E6"),
     ('=IF(A1=1,"yes","")', '=if(a1=1,"yes","")'),
+    ("=E14+F14+G14+H14", "=e14 + F14 +\nG14+ H14 "),
+    ("=IF(A1,SUM(B1:B2),1)", "=IF( A1 , SUM( B1:B2 ) ,1 )"),
+    ("=Costs!$I$14", "= 'Costs'!$I$14"),
 ]
 DIFFERENT_FORMULA = [
     ("=A1+B1", "=A1-B1"),
@@ -484,6 +787,10 @@ DIFFERENT_FORMULA = [
     ("=cost_agent_io_net", "=cost_agent_io_nets"),
     ("=MIN(A1:A3)", "=MAX(A1:A3)"),
     ("=A1", "{=A1}"),
+    ("=input_share_standard*2", "=input_share _standard*2"),
+    ("=SUM(A1:B2)", "=SUM(A1 :B2 B1:C1)"),
+    ("=SUM(A1:B2)", "=SUM((A1:B2) (B1:C1))"),
+    ("=Costs!$I$14", "='Costs'!$I$14 Costs!$I$1:$I$20"),
 ]
 
 
@@ -555,6 +862,21 @@ def test_not_an_infercost_workbook_exits_2_in_one_line(not_workbooks, kind, says
     assert lines[0].startswith(f"Error: {path}: ")
     assert says in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def test_json_on_exit_2_is_an_error_object(not_workbooks):
+    """--json: a file verify cannot read still gives JSON on stdout, and the
+    one error line on stderr."""
+    path = not_workbooks["text"]
+    run = verify(path, "cached", "--json")
+    assert run.exit_code == 2
+    assert run.json == {
+        "ok": False,
+        "workbook": str(path),
+        "error": f"{path}: a text file, not an xlsx workbook",
+        "exit_code": 2,
+    }
+    assert run.stderr.strip() == f"Error: {path}: a text file, not an xlsx workbook"
 
 
 @pytest.mark.parametrize("engine", RECALCULATING)

@@ -67,6 +67,16 @@ def formula(path: Path, sheet: str, cell: str) -> str:
     return unescape(match.group(1))
 
 
+def cell_with_formula(path: Path, sheet: str, part_of_formula: str) -> str:
+    """The first cell of ``sheet`` whose formula contains ``part_of_formula``."""
+    with zipfile.ZipFile(path) as package:
+        text = package.read(_sheet_part(package, sheet)).decode("utf-8")
+    for match in re.finditer(r'<c r="([A-Z]+[0-9]+)"[^>]*><f>([^<]*)</f>', text):
+        if part_of_formula in unescape(match.group(2)):
+            return match.group(1)
+    raise KeyError(f"no formula on {sheet} contains {part_of_formula!r}")
+
+
 def defined_name(path: Path, name: str) -> tuple[str, str]:
     """(sheet, cell) that defined name ``name`` points to, '$' removed."""
     with zipfile.ZipFile(path) as package:
@@ -157,6 +167,139 @@ def set_defined_name(path: Path, name: str, ref: str) -> None:
         if count != 1:
             raise KeyError(f"no defined name {name}")
         parts["xl/workbook.xml"] = text.encode("utf-8")
+
+    _rewrite(path, edit)
+
+
+def add_row(path: Path, sheet: str, cells: dict[str, float | str]) -> None:
+    """Add a row below every row of ``sheet`` holding ``cells`` ({"A18": "x"})."""
+
+    def edit(parts: dict[str, bytes]) -> None:
+        part = _part_of(parts, sheet)
+        text = parts[part].decode("utf-8")
+        row = int(re.search(r"[0-9]+", next(iter(cells))).group(0))
+        last = max(int(n) for n in re.findall(r'<row r="([0-9]+)"', text))
+        assert row > last, f"row {row} is not below row {last}"
+        body = ""
+        for ref, value in cells.items():
+            if isinstance(value, str):
+                body += (
+                    f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+                )
+            else:
+                body += f'<c r="{ref}"><v>{_number(value)}</v></c>'
+        text = text.replace("</sheetData>", f'<row r="{row}">{body}</row></sheetData>')
+        parts[part] = text.encode("utf-8")
+
+    _rewrite(path, edit)
+
+
+def set_number_format(path: Path, sheet: str, cell: str, code: str) -> None:
+    """Give ``sheet``!``cell`` a copy of its style with number format ``code``."""
+
+    def edit(parts: dict[str, bytes]) -> None:
+        part = _part_of(parts, sheet)
+        text = parts[part].decode("utf-8")
+        element = _cell_pattern(cell).search(text)
+        if element is None:
+            raise KeyError(f"{sheet}!{cell}: no such cell in the sheet XML")
+        style = re.search(r'\ss="([0-9]+)"', element.group(0))
+        styles = parts["xl/styles.xml"].decode("utf-8")
+        ids = [int(n) for n in re.findall(r'numFmtId="([0-9]+)"', styles)]
+        number = max([163, *ids]) + 1
+        quoted = escape(code, {'"': "&quot;"})
+        fmt = f'<numFmt numFmtId="{number}" formatCode="{quoted}"/>'
+        if "<numFmts" in styles:
+            styles = re.sub(
+                r"(<numFmts[^>]*>)", lambda m: m.group(1) + fmt, styles, count=1
+            )
+        else:
+            styles = styles.replace("<fonts", f"<numFmts>{fmt}</numFmts><fonts", 1)
+        xfs = re.search(r"<cellXfs[^>]*>(.*?)</cellXfs>", styles, re.S)
+        xf = re.findall(r"<xf [^>]*?(?:/>|>.*?</xf>)", xfs.group(1), re.S)
+        copy = xf[int(style.group(1)) if style else 0]
+        copy = re.sub(r'numFmtId="[0-9]+"', f'numFmtId="{number}"', copy, count=1)
+        if "applyNumberFormat" not in copy:
+            copy = copy.replace("<xf ", '<xf applyNumberFormat="1" ', 1)
+        styles = styles.replace("</cellXfs>", copy + "</cellXfs>", 1)
+        parts["xl/styles.xml"] = styles.encode("utf-8")
+        head = element.group(0)
+        if style:
+            new = head.replace(style.group(0), f' s="{len(xf)}"', 1)
+        else:
+            new = head.replace(f'<c r="{cell}"', f'<c r="{cell}" s="{len(xf)}"', 1)
+        parts[part] = (text[: element.start()] + new + text[element.end() :]).encode(
+            "utf-8"
+        )
+
+    _rewrite(path, edit)
+
+
+def add_defined_name(
+    path: Path, name: str, ref: str, sheet: str | None = None, first: bool = True
+) -> None:
+    """Add defined name ``name`` -> ``ref``, as a crafted file could hold it.
+
+    ``sheet`` makes it a sheet-level name of that sheet (``localSheetId``);
+    ``first`` puts it before every other name (spreadsheets read the first
+    of a repeated name), else after them.
+    """
+
+    def edit(parts: dict[str, bytes]) -> None:
+        text = parts["xl/workbook.xml"].decode("utf-8")
+        scope = ""
+        if sheet is not None:
+            scope = f' localSheetId="{list(_titles(parts)).index(sheet)}"'
+        element = (
+            f'<definedName name="{escape(name)}"{scope}>{escape(ref)}</definedName>'
+        )
+        if first:
+            text = text.replace("<definedNames>", "<definedNames>" + element, 1)
+        else:
+            text = text.replace("</definedNames>", element + "</definedNames>", 1)
+        parts["xl/workbook.xml"] = text.encode("utf-8")
+
+    _rewrite(path, edit)
+
+
+def set_cell_text(path: Path, sheet: str, cell: str, text: str) -> None:
+    """Type text ``text`` into ``sheet``!``cell`` (keeping its style)."""
+
+    def edit(element: str) -> str:
+        open_tag, _ = _split(element)
+        open_tag = _drop_type(open_tag)
+        return f'{open_tag} t="inlineStr"><is><t>{escape(text)}</t></is></c>'
+
+    _edit_cell(path, sheet, cell, edit)
+
+
+def drop_cached_value(path: Path, sheet: str, cell: str) -> None:
+    """Remove the cached result of the formula in ``sheet``!``cell``."""
+
+    def edit(element: str) -> str:
+        open_tag, body = _split(element)
+        if "<f>" not in body:
+            raise KeyError(f"{sheet}!{cell}: holds no formula")
+        return f"{_drop_type(open_tag)}>{re.sub(r'<v>[^<]*</v>', '', body)}</c>"
+
+    _edit_cell(path, sheet, cell, edit)
+
+
+def set_chart_reference(path: Path, old: str, new: str) -> None:
+    """Make the first chart series reference ``old`` read ``new`` instead."""
+
+    def edit(parts: dict[str, bytes]) -> None:
+        for part in sorted(parts):
+            if not re.fullmatch(r"xl/charts/chart[0-9]+\.xml", part):
+                continue
+            text = parts[part].decode("utf-8")
+            target = f"<c:f>{escape(old)}</c:f>"
+            if target in text:
+                parts[part] = text.replace(
+                    target, f"<c:f>{escape(new)}</c:f>", 1
+                ).encode("utf-8")
+                return
+        raise KeyError(f"no chart reads {old}")
 
     _rewrite(path, edit)
 
