@@ -199,6 +199,8 @@ def _parse_record(cells: dict[int, Any]) -> Record:
     """The record from column B's cells by 0-based row (see record_written)."""
     try:
         count = int(cells.get(1, "0"))
+        if not 0 <= count <= max(cells, default=0):  # a count read from the file
+            return Record()
         text = "".join(str(cells.get(2 + i, "")) for i in range(count))
         data = json.loads(text) if text else {}
         return Record(

@@ -200,10 +200,19 @@ def read_workbook(
                 f"{meta.get((1, 0))!r}; expected {WORKBOOK_MARK!r}",
                 file=str(path),
             )
+        # The chunk count is read from the file: bound it by the rows there.
+        present = max((r for r, c in meta if c == 0), default=0) - 2
         try:
             count = int(meta.get((2, 0), "0"))
-        except ValueError:
-            count = 0
+        except (TypeError, ValueError):
+            count = -1
+        if not 1 <= count <= max(present, 0):
+            raise InputError(
+                f"the infercost metadata sheet is damaged (it gives "
+                f"{str(meta.get((2, 0)))[:40]!r} parts of text, "
+                f"{max(present, 0):,} are there); rebuild the workbook",
+                file=str(path),
+            )
         text = "".join(str(meta.get((3 + i, 0), "")) for i in range(count))
         built = load_book_text(text, f"{path} (metadata sheet)")
         if on_recognised is not None:

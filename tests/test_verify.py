@@ -979,3 +979,19 @@ def test_sigterm_during_verify_stops_the_engine_and_cleans_up(workbook_copy, tmp
     assert child.returncode == 128 + signal.SIGTERM
     assert _dead(int(pid_file.read_text()))
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("count", [999_999_999, -1, "abc"], ids=["huge", "neg", "text"])
+def test_damaged_metadata_count_is_refused_at_once(built_workbook, tmp_path, count):
+    """A crafted chunk count on the metadata sheet is bounded by the rows there:
+    exit 2 and one line, not a loop over a billion rows."""
+    path = tmp_path / "meta.xlsx"
+    shutil.copyfile(built_workbook, path)
+    if isinstance(count, str):
+        set_cell_text(path, "_infercost", "A3", count)
+    else:
+        set_cell_value(path, "_infercost", "A3", count)
+    result = CliRunner().invoke(main, ["verify", "--engine", "cached", str(path)])
+    assert result.exit_code == 2
+    assert "metadata sheet is damaged" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
