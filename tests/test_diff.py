@@ -372,16 +372,7 @@ def test_build_previous_takes_a_prices_only_snapshot(march, tmp_path):
         ["build", str(new), str(scenarios), "--previous", str(old), "-o", str(out)],
     )
     assert result.exit_code == 0, result.output
-    wb = openpyxl.load_workbook(out)
-    try:
-        text = [
-            str(v)
-            for row in wb["Changes"].iter_rows(values_only=True)
-            for v in row
-            if v is not None
-        ]
-    finally:
-        wb.close()
+    text = _changes_text(out)
     assert any("the scenarios of this build" in t for t in text)
     want = diff_books(load_side(old, [scenarios]), load_side(new, [scenarios]))
     assert REMOVED in text
@@ -441,9 +432,15 @@ def test_changes_sheet_marks_overrides_kept_by_the_build(
         ],
     )
     assert result.exit_code == 0, result.output
-    wb = openpyxl.load_workbook(out)
+    text = _changes_text(out)
+    assert "$0.3100 (override; pricebook $0.2500)" in text
+
+
+def _changes_text(path: Path) -> list[str]:
+    """Every non-empty cell of the Changes sheet of ``path``, as text."""
+    wb = openpyxl.load_workbook(path)
     try:
-        text = [
+        return [
             str(v)
             for row in wb["Changes"].iter_rows(values_only=True)
             for v in row
@@ -451,4 +448,3 @@ def test_changes_sheet_marks_overrides_kept_by_the_build(
         ]
     finally:
         wb.close()
-    assert "$0.3100 (override; pricebook $0.2500)" in text
