@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from .errors import InputError
+from .errors import InputError, os_error_problem, short_path
 
 #: A pricebook file may have at most this many bytes (about 80,000 providers).
 MAX_BYTES = 20 * 1024 * 1024
@@ -111,7 +111,8 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
     except IsADirectoryError:
         raise InputError("is a folder, not a YAML file", file=name) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=name) from None
+        problem = os_error_problem(exc)
+        raise InputError(f"cannot read: {problem}", file=short_path(name)) from None
     if len(raw) > MAX_BYTES:
         raise InputError(
             f"file is larger than {MAX_BYTES:,} bytes, the most a pricebook may "
