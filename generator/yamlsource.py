@@ -22,7 +22,10 @@ else PyYAML's own; both give the same events.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -104,8 +107,7 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
     """
     name = display or str(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        raw = _read_regular_file(path, name)
     except FileNotFoundError:
         raise InputError("no such file", file=name) from None
     except IsADirectoryError:
@@ -128,6 +130,40 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
             file=name,
         )
     return parse_yaml(decode(raw, name), name)
+
+
+def _read_regular_file(path: Path, name: str) -> bytes:
+    """At most ``MAX_BYTES + 1`` bytes of ``path``; InputError unless a file.
+
+    A named pipe (FIFO), a device or a socket is refused before a byte is
+    read: reading a FIFO no program writes to would wait forever. It is
+    opened without blocking, so that the check sees the file it reads.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise InputError(
+                f"is {_file_kind(mode)}, not a regular file; give the pricebook "
+                "as a YAML file",
+                file=name,
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return handle.read(MAX_BYTES + 1)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"  # pragma: no cover - no other kinds on POSIX
 
 
 def decode(raw: bytes, name: str) -> str:

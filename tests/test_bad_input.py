@@ -762,6 +762,37 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """A FIFO as the pricebook: refused at once (reading it would wait forever)."""
+    fifo = tmp_path / "f.yaml"
+    os.mkfifo(fifo)
+    run = subprocess.run(
+        [sys.executable, "-m", "generator.cli", "build", str(fifo), "-o", "x.xlsx"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip() == (
+        f"Error: {fifo}: is a named pipe (FIFO), not a regular file; give the "
+        "pricebook as a YAML file"
+    )
+    assert not (tmp_path / "x.xlsx").exists()
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_device_is_refused(tmp_path: Path) -> None:
+    """/dev/zero as the pricebook: refused before a byte is read."""
+    result = CliRunner().invoke(main, ["show", "/dev/zero"])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        "Error: /dev/zero: is a device, not a regular file; give the pricebook "
+        "as a YAML file"
+    )
+
+
 # ---------------------------------------------------------------------------
 # Paths the file system refuses, and Ctrl-C
 
