@@ -185,7 +185,9 @@ def number(
     """A finite number within bounds; ``above`` makes the minimum exclusive.
 
     ``limit`` is a sanity cap that the usual description leaves out (a rate
-    is "a number >= 0"): a value above it is refused as a typo.
+    is "a number >= 0"): a value above it is refused as a typo. So is a
+    number closer to 0 than ``TINY`` but not 0, including one so small that
+    it reads as 0 (``1e-400``). Messages show the number as it was typed.
     """
 
     def describe() -> str:
@@ -196,38 +198,38 @@ def number(
             if minimum is not None:
                 parts.append(f"{'>' if above else '>='} {minimum:g}")
             if maximum is not None:
-                parts.append(f"<= {maximum:g}")
+                bound = "and at most" if minimum is not None else "<="
+                parts.append(f"{bound} {maximum:g}")
         return " ".join(parts)
 
     def check(value: Any, source: Source, path: PathKey) -> float | int:
         scalar = source.scalars.get(path)
+        typed = scalar is not None and not scalar.quoted
         if isinstance(value, bool):
-            hint = ""
-            if scalar and not scalar.quoted:
-                hint = (
-                    f" (YAML 1.1 reads {scalar.text} as {str(value).lower()}; "
-                    "write a number)"
-                )
+            hint = _bool_hint(scalar.text, value) if scalar and typed else ""
             raise source.error(path, f"expected {describe()}, got {_got(value)}{hint}")
         if isinstance(value, str):
-            if scalar and not scalar.quoted:
+            if typed:
                 # YAML 1.1 reads 1e6 (no dot) as text; the user meant a number.
                 try:
                     value = float(value)
                 except ValueError:
                     pass
             if isinstance(value, str):
+                hint = _quoted_hint(value) if scalar and scalar.quoted else ""
                 raise source.error(
-                    path, f"expected {describe()}, got {_got(value)}{_hint(value)}"
+                    path,
+                    f"expected {describe()}, got {_got(value)}{hint or _hint(value)}",
                 )
         if not isinstance(value, (int, float)):
             raise source.error(path, f"expected {describe()}, got {_got(value)}")
+        # As typed (1e7, not 10000000.0), else as read.
+        shown = one_line(scalar.text) if scalar else _got(value)
         if isinstance(value, float) and not math.isfinite(value):
-            shown = one_line(scalar.text) if scalar else repr(value)
             raise source.error(
                 path, f"expected {describe()}, got {shown} (not a finite number)"
             )
-        if scalar and not scalar.quoted:
+        if typed and scalar is not None:
             notation = _notation(scalar.text, value)
             if notation:
                 raise source.error(
@@ -241,27 +243,26 @@ def number(
             raise source.error(
                 path, f"expected {describe()}, got a number too large to use"
             ) from None
-        shown = scalar.text if scalar else _got(value)
         if whole and number_value != int(number_value):
-            raise source.error(path, f"expected {describe()}, got {_got(value)}")
+            raise source.error(path, f"expected {describe()}, got {shown}")
         if minimum is not None and (value <= minimum if above else value < minimum):
-            raise source.error(path, f"expected {describe()}, got {_got(value)}")
+            raise source.error(path, f"expected {describe()}, got {shown}")
         if maximum is not None and value > maximum:
             raise source.error(
                 path,
-                f"expected {describe()}, got {_got(value)}"
-                f"{_scale_hint(value, maximum)}",
+                f"expected {describe()}, got {shown}{_scale_hint(value, maximum)}",
             )
         if limit is not None and value > limit:
             raise source.error(
                 path,
-                f"expected {describe()} and at most {limit:g}, got {_got(value)}"
+                f"expected {describe()} and at most {limit:g}, got {shown}"
                 f"{_scale_hint(value, limit)}",
             )
-        if 0 < abs(number_value) < TINY:
+        underflow = number_value == 0 and scalar is not None and _nonzero(scalar.text)
+        if underflow or 0 < abs(number_value) < TINY:
             raise source.error(
                 path,
-                f"expected {describe()}, got {one_line(shown)}, too close to 0 "
+                f"expected {describe()}, got {shown}, too close to 0 "
                 "to compute with (a typo?)",
             )
         return int(number_value) if whole else number_value
@@ -269,11 +270,25 @@ def number(
     return check
 
 
+def _nonzero(text: str) -> bool:
+    """Does the number written as ``text`` have a non-zero digit before its
+    exponent? (``1e-400`` does, and reads as 0.0 all the same.)"""
+    digits = re.split("[eE]", text.strip().lstrip("+-"), maxsplit=1)[0]
+    return DECIMAL_RE.fullmatch(text.strip()) is not None and any(
+        ch in "123456789" for ch in digits
+    )
+
+
 def _notation(text: str, value: float | int) -> str:
     """Why a number written as ``text`` is not plain decimal, or ""."""
     text = text.strip()
-    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+    if re.fullmatch(r"[-+]?0[0-7_]+", text) and isinstance(value, int):
         return f"a leading zero makes YAML 1.1 read it as the octal number {value}"
+    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+        return (
+            f"with a leading zero YAML 1.1 reads a number as octal; {text} is "
+            "no octal number, so YAML reads it as text"
+        )
     if re.fullmatch(r"[-+]?0x[0-9a-fA-F_]+", text):
         return f"YAML reads it as the hexadecimal number {value}"
     if re.fullmatch(r"[-+]?0b[01_]+", text):
@@ -282,6 +297,21 @@ def _notation(text: str, value: float | int) -> str:
         return f"YAML 1.1 reads it as the base-60 number {value}"
     if not DECIMAL_RE.fullmatch(text):
         return f"YAML reads it as {value}"
+    return ""
+
+
+def _bool_hint(text: str, value: bool) -> str:
+    """Why a yes/no value came where a number belongs."""
+    if text.lower() in ("true", "false"):
+        return " (a yes/no value; write a number)"
+    return f" (YAML 1.1 reads {text} as {_got(value)}; write a number)"
+
+
+def _quoted_hint(text: str) -> str:
+    """A hint for a number in quotes (``"0.09"``): the quotes make it text."""
+    t = text.strip()
+    if t and DECIMAL_RE.fullmatch(t) and any(ch.isdigit() for ch in t):
+        return f" (the quotes make it text; write {t} without them)"
     return ""
 
 

@@ -94,6 +94,7 @@ class Case:
     line: int
     field: str | None  # None: the problem is the file as a whole
     says: tuple[str, ...]
+    never: tuple[str, ...] = ()  # what the message must not say
 
 
 def replaced(old: str, new: str, count: int = 1) -> bytes:
@@ -202,6 +203,14 @@ CASES = [
         ("YAML 1.1 reads yes as true",),
     ),
     Case(
+        "true-as-number",
+        replaced("quality_tier: 4", "quality_tier: true"),
+        L(GOOD, "quality_tier: 4"),
+        "providers[0].quality_tier",
+        ("got true (a yes/no value; write a number)",),
+        ("reads true as true",),
+    ),
+    Case(
         "octal",
         replaced("base_tokens: 100000000", "base_tokens: 0100000000"),
         L(GOOD, "base_tokens: 100000000"),
@@ -214,6 +223,14 @@ CASES = [
         L(GOOD, "latency_ms: 400"),
         "providers[0].latency_ms",
         ("'0900'", "leading zero"),
+    ),
+    Case(
+        "leading-zero-9-is-text-not-octal",
+        replaced("input_rate: 0.1", "input_rate: 09"),
+        L(GOOD, "input_rate: 0.1"),
+        "providers[0].input_rate",
+        ("'09'", "09 is no octal number, so YAML reads it as text"),
+        ("octal number 9",),
     ),
     Case(
         "base-60",
@@ -286,6 +303,13 @@ CASES = [
         L(GOOD, "input_rate: 0.1"),
         "providers[0].input_rate",
         ("got '$0.09'", "currency sign"),
+    ),
+    Case(
+        "quoted-number",
+        replaced("input_rate: 0.1", 'input_rate: "0.1"'),
+        L(GOOD, "input_rate: 0.1"),
+        "providers[0].input_rate",
+        ("got '0.1' (the quotes make it text; write 0.1 without them)",),
     ),
     Case(
         "thousands-separators",
@@ -386,7 +410,22 @@ CASES = [
         replaced("fixed_monthly: 200", "fixed_monthly: 2.0e+12"),
         L(GOOD, "fixed_monthly: 200"),
         "providers[1].fixed_monthly",
-        ("expected a number >= 0 and at most 1e+12, got 2000000000000.0",),
+        ("expected a number >= 0 and at most 1e+12, got 2.0e+12",),
+    ),
+    Case(
+        "limit-shown-as-typed",
+        replaced("latency_ms: 400", "latency_ms: 2e7"),
+        L(GOOD, "latency_ms: 400"),
+        "providers[0].latency_ms",
+        ("at most 1e+07, got 2e7",),
+        ("20000000.0",),
+    ),
+    Case(
+        "volume-bounds-read-as-a-sentence",
+        replaced("base_tokens: 100000000", "base_tokens: 2e15"),
+        L(GOOD, "base_tokens: 100000000"),
+        "scenarios[0].base_tokens",
+        ("expected a number > 0 and at most 1e+15, got 2e15",),
     ),
     Case(
         "number-with-too-many-digits",
@@ -398,6 +437,20 @@ CASES = [
     Case(
         "tiny-number",
         replaced("input_rate: 0.1", "input_rate: 1.0e-320"),
+        L(GOOD, "input_rate: 0.1"),
+        "providers[0].input_rate",
+        ("too close to 0",),
+    ),
+    Case(
+        "tiny-number-that-reads-as-0",
+        replaced("input_rate: 0.1", "input_rate: 1e-400"),
+        L(GOOD, "input_rate: 0.1"),
+        "providers[0].input_rate",
+        ("got 1e-400, too close to 0",),
+    ),
+    Case(
+        "tiny-number-of-5000-zeros",
+        replaced("input_rate: 0.1", "input_rate: 0." + "0" * 5000 + "1"),
         L(GOOD, "input_rate: 0.1"),
         "providers[0].input_rate",
         ("too close to 0",),
@@ -657,6 +710,8 @@ def test_bad_pricebook(
         assert match["field"] == case.field, lines[0]
     for words in case.says:
         assert words in lines[0], lines[0]
+    for words in case.never:
+        assert words not in lines[0], lines[0]
     if existing:
         assert sha256(out) == before
         assert sorted(p.name for p in out.parent.iterdir()) == ["book.xlsx"]
