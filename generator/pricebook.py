@@ -650,7 +650,19 @@ def _records(
 ) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise source.error(path, f"expected a list of {what}, got {_got(value)}")
-    return [_record(spec, item, source, path + (i,)) for i, item in enumerate(value)]
+    out = []
+    for i, item in enumerate(value):
+        row = _record(spec, item, source, path + (i,))
+        if spec is PROVIDER_SPEC and row["pricing"] == FIXED:
+            if "fixed_monthly" not in item:
+                # Left out, a fixed row would cost nothing and rank first.
+                raise source.error(
+                    path + (i,),
+                    "missing field 'fixed_monthly' (a fixed row's price, in $ "
+                    "a month; write 0 if it costs nothing)",
+                )
+        out.append(row)
+    return out
 
 
 @dataclass

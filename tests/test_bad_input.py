@@ -296,6 +296,13 @@ CASES = [
         "providers[0]",
         ("missing field 'model'",),
     ),
+    Case(
+        "fixed-row-without-fixed-monthly",
+        replaced("    fixed_monthly: 200\n", ""),
+        L(GOOD, "id: box"),
+        "providers[1]",
+        ("missing field 'fixed_monthly'",),
+    ),
     # -- wrong types ------------------------------------------------------------
     Case(
         "text-for-number",
