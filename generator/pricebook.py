@@ -468,21 +468,34 @@ def choice(options: Sequence[str]) -> Checker:
 
 
 def date(value: Any, source: Source, path: PathKey) -> dt.date:
-    """A calendar date, YYYY-MM-DD; a time or time zone is refused."""
+    """A calendar date written YYYY-MM-DD; a time or time zone is refused.
+
+    Only that form: not the other ones ISO 8601 and Python read (``20260221``,
+    ``2026-W08-6``), nor the one-digit month or day YAML 1.1 takes
+    (``2026-2-1``). Quoted or not.
+    """
+    scalar = source.scalars.get(path)
+    written = scalar.text if scalar is not None else None
     if isinstance(value, dt.datetime):
+        shown = one_line(written or value.isoformat())
         raise source.error(
-            path,
-            f"expected a date YYYY-MM-DD without a time, got "
-            f"'{source.scalars[path].text}'",
+            path, f"expected a date YYYY-MM-DD without a time, got '{shown}'"
         )
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date) and (written is None or DATE_RE.fullmatch(written)):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and DATE_RE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise source.error(path, f"expected a date YYYY-MM-DD, got {_got(value)}")
+        except ValueError as exc:
+            raise source.error(
+                path, f"expected a date YYYY-MM-DD, got '{value}' ({exc})"
+            ) from None
+    shown = f"'{one_line(written)}'" if written is not None else _got(value)
+    raise source.error(path, f"expected a date YYYY-MM-DD, got {shown}")
+
+
+#: The one way a date is written: four-digit year, two-digit month and day.
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def number_list(

@@ -267,6 +267,27 @@ CASES = [
         "providers[0].checked",
         ("YYYY-MM-DD", "'21/02/2026'"),
     ),
+    Case(
+        "date-iso-week",
+        replaced("price_date: 2026-02-21", 'price_date: "2026-W08-6"'),
+        L(GOOD, "price_date"),
+        "pricebook.price_date",
+        ("expected a date YYYY-MM-DD, got '2026-W08-6'",),
+    ),
+    Case(
+        "date-without-dashes",
+        replaced("price_date: 2026-02-21", 'price_date: "20260221"'),
+        L(GOOD, "price_date"),
+        "pricebook.price_date",
+        ("expected a date YYYY-MM-DD, got '20260221'",),
+    ),
+    Case(
+        "date-one-digit-month",
+        replaced("checked: 2026-02-21", "checked: 2026-2-21"),
+        L(GOOD, "checked: 2026-02-21"),
+        "providers[0].checked",
+        ("expected a date YYYY-MM-DD, got '2026-2-21'",),
+    ),
     # -- unknown fields ---------------------------------------------------------
     Case(
         "unknown-field",
