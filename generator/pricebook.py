@@ -762,6 +762,13 @@ def load_book_text(text: str, name: str) -> Book:
 
 
 def merge_parts(parts: list[_Part]) -> Book:
+    """Merge the files' sections into a Book and check the whole of it.
+
+    Checks what no single file can show: a file given twice, ids given twice
+    across files, break-even pairs and crossover rows naming rows that exist,
+    and gates that leave a row eligible.
+    """
+    _check_files_once(parts)
     warnings: list[str] = []
     owner: dict[str, _Part] = {}
     providers: list[tuple[dict[str, Any], _Part, int]] = []
@@ -823,8 +830,13 @@ def merge_parts(parts: list[_Part]) -> Book:
     scen_ids: dict[str, int] = {}
     for i, scenario in enumerate(scenarios):
         if scenario.id in scen_ids:
+            first_line = scen_part.source.where(
+                ("scenarios", scen_ids[scenario.id], "id")
+            )[0]
             raise scen_part.source.error(
-                ("scenarios", i, "id"), f"duplicate scenario id '{scenario.id}'"
+                ("scenarios", i, "id"),
+                f"duplicate scenario id '{scenario.id}' (first in "
+                f"{scen_part.file} line {first_line})",
             )
         scen_ids[scenario.id] = i
         origins[("scenario", scenario.id)] = _origin(scen_part, ("scenarios", i, "id"))
@@ -918,6 +930,24 @@ def merge_parts(parts: list[_Part]) -> Book:
         )
     _check_gates(book, scen_part)
     return book
+
+
+def _check_files_once(parts: list[_Part]) -> None:
+    """The same file may not be given twice (its providers would clash)."""
+    first: dict[tuple[int, int], int] = {}
+    for i, part in enumerate(parts):
+        identity = part.source.identity
+        if identity is None:
+            continue
+        if identity in first:
+            j = first[identity]
+            also = "" if parts[j].file == part.file else f", as {parts[j].file}"
+            raise InputError(
+                f"the file is given twice (files {j + 1} and {i + 1}{also}); "
+                "give each file once",
+                file=part.file,
+            )
+        first[identity] = i
 
 
 def _origin(part: _Part, path: PathKey) -> tuple[str, int | None, int | None, str]:

@@ -70,6 +70,9 @@ class Source:
     file: str
     positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     scalars: dict[PathKey, Scalar] = field(default_factory=dict)
+    #: (device, inode) of the file read, to tell when one is given twice;
+    #: None for text that did not come from a file.
+    identity: tuple[int, int] | None = None
 
     def where(self, path: PathKey) -> tuple[int | None, int | None]:
         """Line and column (1-based) of ``path``, or of its nearest parent."""
@@ -107,7 +110,7 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
     """
     name = display or str(path)
     try:
-        raw = _read_regular_file(path, name)
+        raw, identity = _read_regular_file(path, name)
     except FileNotFoundError:
         raise InputError("no such file", file=name) from None
     except IsADirectoryError:
@@ -129,11 +132,15 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
             "'infercost diff' compares workbooks",
             file=name,
         )
-    return parse_yaml(decode(raw, name), name)
+    data, source = parse_yaml(decode(raw, name), name)
+    source.identity = identity
+    return data, source
 
 
-def _read_regular_file(path: Path, name: str) -> bytes:
-    """At most ``MAX_BYTES + 1`` bytes of ``path``; InputError unless a file.
+def _read_regular_file(path: Path, name: str) -> tuple[bytes, tuple[int, int]]:
+    """At most ``MAX_BYTES + 1`` bytes of ``path`` and its (device, inode).
+
+    InputError unless ``path`` is a regular file.
 
     A named pipe (FIFO), a device or a socket is refused before a byte is
     read: reading a FIFO no program writes to would wait forever. It is
@@ -142,7 +149,8 @@ def _read_regular_file(path: Path, name: str) -> bytes:
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     fd = os.open(path, flags)
     with os.fdopen(fd, "rb") as handle:
-        mode = os.fstat(fd).st_mode
+        info = os.fstat(fd)
+        mode = info.st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
         if not stat.S_ISREG(mode):
@@ -153,7 +161,7 @@ def _read_regular_file(path: Path, name: str) -> bytes:
             )
         if hasattr(os, "set_blocking"):
             os.set_blocking(fd, True)
-        return handle.read(MAX_BYTES + 1)
+        return handle.read(MAX_BYTES + 1), (info.st_dev, info.st_ino)
 
 
 def _file_kind(mode: int) -> str:
@@ -418,10 +426,12 @@ class _Builder:
             )
         path = self.path()
         cut = len(anchor_path)
-        for old, pos, scalar in self.log[start:end]:
+        # Every value of the copy is where the alias is: a problem of the copy
+        # (a provider given twice through an alias) points at the alias, and
+        # one of the values themselves was found at the anchor already.
+        pos = (event.start_mark.line + 1, event.start_mark.column + 1)
+        for old, _, scalar in self.log[start:end]:
             new = path + old[cut:]
-            if old == anchor_path:
-                pos = (event.start_mark.line + 1, event.start_mark.column + 1)
             self.source.positions.setdefault(new, pos)
             if scalar is not None:
                 self.source.scalars[new] = scalar

@@ -116,6 +116,11 @@ def bomb() -> str:
     return "".join(rows)
 
 
+#: GOOD with its first provider given again through an alias (``*row``).
+ALIASED = GOOD.replace("  - id: cheap\n", "  - &row\n    id: cheap\n", 1).replace(
+    "breakeven_pairs:\n", "  - *row\nbreakeven_pairs:\n", 1
+)
+
 L = line_of
 CASES = [
     # -- invalid YAML -------------------------------------------------------
@@ -517,7 +522,20 @@ CASES = [
         replaced("- id: agent", "- id: standard"),
         L(GOOD, "id: agent"),
         "scenarios[1].id",
-        ("duplicate scenario id 'standard'",),
+        (
+            "duplicate scenario id 'standard'",
+            f"(first in {{file}} line {L(GOOD, 'id: standard')})",
+        ),
+    ),
+    Case(
+        "duplicate-provider-through-an-alias",
+        ALIASED.encode(),
+        L(ALIASED, "- *row"),
+        "providers[2].id",
+        (
+            "duplicate provider id 'cheap'",
+            f"line {L(ALIASED, 'id: cheap')})",
+        ),
     ),
     Case(
         "gate-leaves-no-row",
@@ -737,7 +755,7 @@ def test_bad_pricebook(
     if case.field is not None:
         assert match["field"] == case.field, lines[0]
     for words in case.says:
-        assert words in lines[0], lines[0]
+        assert words.replace("{file}", str(source)) in lines[0], lines[0]
     for words in case.never:
         assert words not in lines[0], lines[0]
     if existing:
@@ -874,6 +892,27 @@ def test_device_is_refused(tmp_path: Path) -> None:
         "Error: /dev/zero: is a device, not a regular file; give the pricebook "
         "as a YAML file"
     )
+
+
+def test_same_file_given_twice(tmp_path: Path) -> None:
+    """``build b.yaml b.yaml`` (or ./b.yaml, or a link to it) says so."""
+    source = tmp_path / "b.yaml"
+    source.write_text(GOOD, encoding="utf-8")
+    link = tmp_path / "link.yaml"
+    link.symlink_to(source)
+    for second, also in (
+        (str(source), ""),
+        (f"{tmp_path}/./b.yaml", ""),  # the same path, as click reads it
+        (str(link), f", as {source}"),
+    ):
+        for command in (["build", "-o", str(tmp_path / "x.xlsx")], ["show"]):
+            result = CliRunner().invoke(main, [*command, str(source), second])
+            assert result.exit_code == 2, result.output
+            assert result.stderr.strip() == (
+                f"Error: {Path(second)}: the file is given twice (files 1 and "
+                f"2{also}); give each file once"
+            )
+    assert not (tmp_path / "x.xlsx").exists()
 
 
 # ---------------------------------------------------------------------------
