@@ -766,7 +766,7 @@ def merge_parts(parts: list[_Part]) -> Book:
 
     Checks what no single file can show: a file given twice, ids given twice
     across files, break-even pairs and crossover rows naming rows that exist,
-    and gates that leave a row eligible.
+    gates that leave a row eligible, and ids that make distinct defined names.
     """
     _check_files_once(parts)
     warnings: list[str] = []
@@ -929,6 +929,7 @@ def merge_parts(parts: list[_Part]) -> Book:
             book, int(forecast_rule or FORECAST_CHEAPEST)
         )
     _check_gates(book, scen_part)
+    check_defined_names(book)
     return book
 
 
@@ -1020,6 +1021,265 @@ def _check_gates(book: Book, part: _Part) -> None:
             f"{name} {getattr(scenario, name):g}{together}; {offer}, and an "
             "unknown value fails a gate); relax the gate or add a provider",
         )
+
+
+# --------------------------------------------------------------------------
+# Defined names. Every input and headline output of the workbook has a name
+# made of a quantity and ids (``input_rate_cheap``, ``cost_agent_cheap``); the
+# layout makes them, and refuses a name made twice. Ids hold underscores, so
+# two ids can make one name (scenarios ``standard`` and ``row_standard`` both
+# make ``cheapest_row_standard``). :func:`check_defined_names` finds that at
+# load time, so that ``show`` and ``diff`` refuse the books ``build`` refuses;
+# tests/test_properties.py checks that these lists make the layout's names.
+
+#: Names made once a workbook.
+BOOK_NAMES = (
+    "forecast_months",
+    "crossover_min_tokens",
+    "crossover_max_tokens",
+    "tokens_per_million",
+    "rank_decimals",
+    "master_check",
+)
+#: ``<quantity>_<provider id>``: the provider's inputs.
+PROVIDER_NAMES = (
+    "input_rate",
+    "output_rate",
+    "fixed_monthly",
+    "egress_monthly",
+    "quality_tier",
+    "sla",
+    "latency_ms",
+)
+#: ``<quantity>_<scenario id>``, for every scenario: its inputs, its
+#: calculations and its headline outputs.
+SCENARIO_NAMES = (
+    *(f.name for f in fields(Scenario) if f.name not in ("id", "label")),
+    "overhead",
+    "effective_tokens",
+    "input_tokens",
+    "output_tokens",
+    "eligible_count",
+    "cheapest_token_cost",
+    "cheapest_token_row",
+    "lowest_breakeven",
+    "recommendation",
+    "cheapest_row",
+    "cheapest",
+    "switch_share_above",
+    "switch_share_below",
+    "switch_provider_above",
+)
+#: ``<quantity>_<scenario id>`` for every scenario but the baseline.
+LATER_SCENARIO_NAMES = ("multiplier_min", "multiplier_max")
+
+#: Who makes a name: ("scenario" | "provider", id) for each id in it.
+Owner = tuple[tuple[str, str], ...]
+
+
+def defined_names(book: Book) -> dict[str, Owner]:
+    """Every defined name the workbook of ``book`` has, with the ids in it.
+
+    Builds the product of scenarios and providers (``cost_<s>_<p>``) and of
+    scenarios and fixed and per-token rows (``breakeven_<s>_<f>_<t>``): for
+    checking a large book use :func:`check_defined_names`, which does not.
+    A name made twice is kept with its first owner.
+    """
+    out: dict[str, Owner] = {}
+    for name, owner in _listed_names(book):
+        out.setdefault(name, owner)
+    for quantity, first, second in _name_products(book):
+        for u, u_owner in first.items():
+            for t, t_owner in second.items():
+                out.setdefault(f"{quantity}_{u}_{t}", u_owner + t_owner)
+    return out
+
+
+def check_defined_names(book: Book) -> None:
+    """Raise InputError when two ids of ``book`` would make the same defined name.
+
+    The error points at the id given last of those that make it. The names
+    of a scenario and every provider (``cost_<s>_<p>``), or of a scenario, a
+    fixed and a per-token row, are compared without making each one: two of
+    them can only meet where an id holds an underscore.
+    """
+    clash = _name_clash(book)
+    if clash is None:
+        return
+    name, first, second = clash
+    ids = [key for key in first + second if (key in first) != (key in second)]
+    ids = [key for key in ids if key in book.origins] or [
+        key for key in first + second if key in book.origins
+    ]
+
+    def given(key: tuple[str, str]) -> tuple[int, int, int]:
+        file, line, column, _ = book.origins[key]
+        index = book.files.index(file) if file in book.files else -1
+        return index, line or 0, column or 0
+
+    problem = (
+        f"defined name '{name}' would be made by both {_owner_text(first)} and "
+        f"{_owner_text(second)}; rename one of their ids"
+    )
+    if not ids:  # pragma: no cover - every owner of a name has an id
+        raise InputError(problem)
+    file, line, column, field_text = book.origins[max(ids, key=given)]
+    raise InputError(problem, file=file, line=line, column=column, field=field_text)
+
+
+def _owner_text(owner: Owner) -> str:
+    scenarios = [i for kind, i in owner if kind == "scenario"]
+    providers = [i for kind, i in owner if kind == "provider"]
+    if not owner:
+        return "the workbook itself"
+    parts = [f"scenario '{scenarios[0]}'"] if scenarios else []
+    if providers:
+        noun = "provider" if len(providers) == 1 else "providers"
+        rows = " and ".join(f"'{p}'" for p in providers)
+        parts.append(f"{noun} {rows}")
+    return " with ".join(parts)
+
+
+def _listed_names(book: Book) -> list[tuple[str, Owner]]:
+    """The names of the workbook, of one id, and of the break-even pairs."""
+    out: list[tuple[str, Owner]] = [(name, ()) for name in BOOK_NAMES]
+    for i, s in enumerate(book.scenarios):
+        owner: Owner = (("scenario", s.id),)
+        quantities = SCENARIO_NAMES + (LATER_SCENARIO_NAMES if i else ())
+        out += [(f"{q}_{s.id}", owner) for q in quantities]
+    for p in book.providers:
+        owner = (("provider", p.id),)
+        out += [(f"{q}_{p.id}", owner) for q in PROVIDER_NAMES]
+    # The break-even points the crossover charts mark.
+    for s in book.scenarios:
+        for f, t in book.breakeven_pairs:
+            owner = (("scenario", s.id), ("provider", f), ("provider", t))
+            out.append((f"breakeven_cost_{s.id}_{f}_{t}", owner))
+    return out
+
+
+#: The names made for a product of ids, ``<quantity>_<first>_<second>``. No
+#: quantity is another one followed by ``_``, so that two products never
+#: make the same name (tests/test_properties.py checks it).
+PRODUCT_NAMES = ("cost", "rank", "multiplier", "forecast_total", "breakeven")
+
+
+def _name_products(
+    book: Book,
+) -> list[tuple[str, dict[str, Owner], dict[str, Owner]]]:
+    """(quantity, first, second) for each of PRODUCT_NAMES: every ``first``
+    with every ``second`` makes a name. The first part of ``breakeven`` is a
+    scenario and a fixed row (``<s>_<f>``), its second a per-token row."""
+
+    def scenarios(items: Sequence[Scenario]) -> dict[str, Owner]:
+        return {s.id: (("scenario", s.id),) for s in items}
+
+    def providers(items: Sequence[Provider]) -> dict[str, Owner]:
+        return {p.id: (("provider", p.id),) for p in items}
+
+    everyone = providers(book.providers)
+    wanted = None if book.forecast_providers is None else set(book.forecast_providers)
+    forecast = providers(
+        [p for p in book.providers if wanted is None or p.id in wanted]
+    )
+    tokens = providers([p for p in book.providers if not p.is_fixed])
+    scenario_fixed = {
+        f"{s}_{f}": s_owner + f_owner
+        for s, s_owner in scenarios(book.scenarios).items()
+        for f, f_owner in providers([p for p in book.providers if p.is_fixed]).items()
+    }
+    return list(
+        zip(
+            PRODUCT_NAMES,
+            (
+                scenarios(book.scenarios),
+                scenarios(book.scenarios),
+                scenarios(book.scenarios[1:]),
+                scenarios(book.scenarios),
+                scenario_fixed,
+            ),
+            (everyone, everyone, everyone, forecast, tokens),
+            strict=True,
+        )
+    )
+
+
+def _name_clash(book: Book) -> tuple[str, Owner, Owner] | None:
+    """The first defined name two owners would make, with both, or None."""
+    claimed: dict[str, Owner] = {}
+    for name, owner in _listed_names(book):
+        if name in claimed and claimed[name] != owner:
+            return name, claimed[name], owner
+        claimed[name] = owner
+    products = _name_products(book)
+    # The first part of breakeven is made of two ids: "<s>_<f>" may be made
+    # twice, and then so is every breakeven_<s>_<f>_<t>.
+    s_ids = {s.id: (("scenario", s.id),) for s in book.scenarios}
+    fixed = {p.id: (("provider", p.id),) for p in book.providers if p.is_fixed}
+    twice = _joined_twice(s_ids, fixed)
+    tokens = products[-1][2]
+    if twice is not None and tokens:
+        text, first, second = twice
+        t, t_owner = next(iter(tokens.items()))
+        return f"breakeven_{text}_{t}", first + t_owner, second + t_owner
+    for quantity, first_part, second_part in products:
+        twice = _joined_twice(first_part, second_part)
+        if twice is not None:
+            text, first, second = twice
+            return f"{quantity}_{text}", first, second
+    # A listed name that a product makes too (multiplier_min_<s> against
+    # multiplier_<s>_<p> of a scenario 'min').
+    by_quantity = {quantity: (u, t) for quantity, u, t in products}
+    starts = tuple(f"{quantity}_" for quantity in by_quantity)
+    for name, owner in claimed.items():
+        if not name.startswith(starts):
+            continue
+        for cut in _underscores(name):
+            product = by_quantity.get(name[:cut])
+            if product is None:
+                continue
+            rest = name[cut + 1 :]
+            for at in _underscores(rest):
+                u, t = rest[:at], rest[at + 1 :]
+                if u in product[0] and t in product[1]:
+                    return name, owner, product[0][u] + product[1][t]
+    return None
+
+
+def _joined_twice(
+    first: dict[str, Owner], second: dict[str, Owner]
+) -> tuple[str, Owner, Owner] | None:
+    """Two pairs (u, t) of ``first`` and ``second`` whose ``u_t`` is the same
+    text, as (text, owner of one, owner of the other); None if there are none.
+
+    ``u_t`` equals ``v_w`` for a longer ``v`` only when ``v`` is ``u_X`` and
+    ``t`` is ``X_w``: each is found by cutting the ids at their underscores.
+    """
+    # X -> (t, w) with t = X_w, both of second.
+    heads: dict[str, tuple[str, str]] = {}
+    for t in second:
+        for at in _underscores(t):
+            if t[at + 1 :] in second:
+                heads.setdefault(t[:at], (t, t[at + 1 :]))
+    if not heads:
+        return None
+    for v in first:
+        for at in _underscores(v):
+            u, x = v[:at], v[at + 1 :]
+            if u in first and x in heads:
+                t, w = heads[x]
+                return f"{u}_{t}", first[u] + second[t], first[v] + second[w]
+    return None
+
+
+def _underscores(text: str) -> list[int]:
+    """Where ``text`` has an underscore."""
+    out = []
+    at = text.find("_")
+    while at >= 0:
+        out.append(at)
+        at = text.find("_", at + 1)
+    return out
 
 
 def default_crossover_rows(book: Book) -> list[str]:

@@ -586,6 +586,19 @@ CASES = [
         "scenarios[1].id",
         ("defined name", "rename one"),
     ),
+    Case(
+        "defined-name-clash-of-scenario-and-provider-ids",
+        replaced("- id: agent", "- id: standard_io")
+        .replace(b"- id: cheap", b"- id: io_box")
+        .replace(b"[box, cheap]", b"[box, io_box]"),
+        L(GOOD, "id: agent"),
+        "scenarios[1].id",
+        (
+            "defined name 'cost_standard_io_box' would be made by both scenario "
+            "'standard' with provider 'io_box' and scenario 'standard_io' with "
+            "provider 'box'",
+        ),
+    ),
     # -- empty ------------------------------------------------------------------
     Case("empty-file", b"", 1, "format", ("the file is empty",)),
     Case(
@@ -913,6 +926,28 @@ def test_same_file_given_twice(tmp_path: Path) -> None:
                 f"2{also}); give each file once"
             )
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_every_command_refuses_what_build_refuses(tmp_path: Path) -> None:
+    """Two ids making one defined name: build, show and diff all refuse it."""
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD, encoding="utf-8")
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(replaced("- id: agent", "- id: row_standard"))
+    expected = (
+        f"Error: {bad}:{L(GOOD, 'id: agent')}:5: scenarios[1].id: defined name "
+        "'cheapest_row_standard' would be made by both scenario 'standard' and "
+        "scenario 'row_standard'; rename one of their ids"
+    )
+    for args in (
+        ["build", str(bad), "-o", str(tmp_path / "x.xlsx")],
+        ["show", str(bad)],
+        ["diff", str(good), str(bad)],
+        ["diff", str(bad), str(good)],
+    ):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert result.stderr.strip() == expected, args
 
 
 # ---------------------------------------------------------------------------
