@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -348,7 +349,11 @@ def optional(inner: Checker) -> Checker:
 
 
 def text(
-    *, required: bool = True, max_length: int = MAX_CELL_TEXT, label: bool = False
+    *,
+    required: bool = True,
+    max_length: int = MAX_CELL_TEXT,
+    label: bool = False,
+    free: bool = False,
 ) -> Checker:
     """Text as written; ``label: no`` is the text 'no', not false.
 
@@ -362,6 +367,12 @@ def text(
     there a tab or an ``_x0041_``-style sequence does not survive every
     program (LibreOffice writes a tab back as another character, Excel reads
     ``_x0041_`` as an escaped "A"), so labels may not hold them.
+
+    Only ``free`` text (notes) may hold the bidirectional embedding, override
+    and isolate controls (U+202A to U+202E, U+2066 to U+2069): in a label,
+    model or source, which are repeated in headings and next to figures, an
+    override left open reverses what follows it, so that a heading or a link
+    can read other than it is. Right-to-left script needs none of them.
     """
 
     def check(value: Any, source: Source, path: PathKey) -> str:
@@ -384,6 +395,18 @@ def text(
                 f"{bad.start() + 1}, which a cell cannot show; remove it "
                 "(tabs and newlines are fine)",
             )
+        if not free:
+            bidi = _BIDI_CONTROL_RE.search(out)
+            if bidi:
+                char = bidi.group()
+                raise source.error(
+                    path,
+                    f"text holds the bidirectional control U+{ord(char):04X} "
+                    f"({unicodedata.name(char)}) at position {bidi.start() + 1}, "
+                    "which can make a heading or link read other than it is; "
+                    "remove it (right-to-left script needs none; a note may "
+                    "hold it)",
+                )
         if label:
             odd = _LABEL_ODD_RE.search(out)
             if odd:
@@ -414,6 +437,11 @@ def text(
 #: Characters a cell cannot hold: C0 controls but tab and newline, C1
 #: controls, lone surrogates, and the two non-characters XML forbids.
 _BAD_TEXT_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+#: Bidirectional embeddings, overrides and isolates: LRE, RLE, PDF, LRO, RLO
+#: and LRI, RLI, FSI, PDI. Only notes may hold them (see :func:`text`).
+_BIDI_CONTROL_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 #: LibreOffice reads _x5_ to _x0041_ (one to four hex digits) in cell text as
@@ -564,7 +592,7 @@ PROVIDER_SPEC: Spec = {
     "latency_ms": (optional(LATENCY), False, None),
     "source": (text(max_length=MAX_SOURCE), True, None),
     "checked": (date, True, None),
-    "note": (text(required=False), False, ""),
+    "note": (text(required=False, free=True), False, ""),
 }
 
 SCENARIO_SPEC: Spec = {
@@ -586,7 +614,7 @@ PRICEBOOK_SPEC: Spec = {
     "price_date": (date, True, None),
     "currency": (choice(["USD"]), False, "USD"),
     "source": (text(required=False, max_length=MAX_SOURCE), False, ""),
-    "notes": (text(required=False), False, ""),
+    "notes": (text(required=False, free=True), False, ""),
 }
 
 

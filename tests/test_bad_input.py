@@ -669,6 +669,37 @@ CASES = [
         ("a label may not hold '_x0041_'",),
     ),
     Case(
+        "bidi-override-in-label",
+        replaced("label: Cheap", 'label: "Ch\\u202eeap"'),
+        L(GOOD, "label: Cheap"),
+        "providers[0].label",
+        ("bidirectional control U+202E (RIGHT-TO-LEFT OVERRIDE) at position 3",),
+    ),
+    Case(
+        "bidi-isolate-in-model",
+        replaced("model: m1", 'model: "m\\u2067x\\u2069"'),
+        L(GOOD, "model: m1"),
+        "providers[0].model",
+        ("bidirectional control U+2067",),
+    ),
+    Case(
+        "bidi-embedding-in-scenario-label",
+        replaced("label: Agent", 'label: "\\u202bAgent"'),
+        L(GOOD, "label: Agent"),
+        "scenarios[1].label",
+        ("bidirectional control U+202B",),
+    ),
+    Case(
+        "bidi-override-in-source",
+        replaced(
+            "source: https://example.com/box",
+            'source: "https://example.com/\\u202exob"',
+        ),
+        L(GOOD, "source: https://example.com/box"),
+        "providers[1].source",
+        ("bidirectional control U+202E",),
+    ),
+    Case(
         "label-too-long",
         replaced("label: Cheap", "label: " + "x" * 101),
         L(GOOD, "label: Cheap"),
