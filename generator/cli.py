@@ -6,6 +6,7 @@ failed verification); ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import sys
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from . import __version__
-from .errors import InfercostError
+from .errors import InfercostError, os_error_message
 
 if TYPE_CHECKING:
     from .build import BuildReport
@@ -28,20 +29,45 @@ DEFAULT_PRICEBOOK = ROOT / "pricebooks" / "2026-02-21.yaml"
 DEFAULT_OUT = ROOT / "out"
 
 
+#: Exit status after Ctrl-C, as a shell reports a command ended by SIGINT.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+
+
 class _Group(click.Group):
-    """Turns InfercostError into one line and its exit status."""
+    """Turns every error a user can cause into one line and its exit status.
+
+    An InfercostError gives its own status (2 for bad input, 1 for a failed
+    verification); an OSError on a path the user gave (a name too long, a
+    permission denied) gives 2 and names the path; Ctrl-C gives 130 (click
+    would print "Aborted!" and exit 1). ``--debug`` prints the traceback first.
+    A closed pipe (``infercost show | head``) is left to click, which ends
+    quietly.
+    """
 
     def invoke(self, ctx: click.Context) -> object:
         _exit_cleanly_on_sigterm()
         try:
             return super().invoke(ctx)
         except InfercostError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                import traceback
+            self._fail(ctx, str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            if sys.stderr.isatty():
+                click.echo(err=True)  # end the line the terminal's ^C is on
+            self._fail(ctx, "interrupted (Ctrl-C)", EXIT_INTERRUPTED)
+        except OSError as exc:
+            if exc.errno == errno.EPIPE:
+                raise
+            self._fail(ctx, os_error_message(exc), 2)
+        return None  # pragma: no cover - _fail always exits
 
-                traceback.print_exc(file=sys.stderr)
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+    @staticmethod
+    def _fail(ctx: click.Context, message: str, status: int) -> None:
+        if ctx.obj and ctx.obj.get("debug"):
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+        click.echo(f"Error: {message}", err=True)
+        ctx.exit(status)
 
 
 def _terminated(signum: int, frame: object) -> None:

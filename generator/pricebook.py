@@ -12,6 +12,7 @@ import datetime as dt
 import difflib
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -185,7 +186,9 @@ def number(
     """A finite number within bounds; ``above`` makes the minimum exclusive.
 
     ``limit`` is a sanity cap that the usual description leaves out (a rate
-    is "a number >= 0"): a value above it is refused as a typo.
+    is "a number >= 0"): a value above it is refused as a typo. So is a
+    number closer to 0 than ``TINY`` but not 0, including one so small that
+    it reads as 0 (``1e-400``). Messages show the number as it was typed.
     """
 
     def describe() -> str:
@@ -196,38 +199,38 @@ def number(
             if minimum is not None:
                 parts.append(f"{'>' if above else '>='} {minimum:g}")
             if maximum is not None:
-                parts.append(f"<= {maximum:g}")
+                bound = "and at most" if minimum is not None else "<="
+                parts.append(f"{bound} {maximum:g}")
         return " ".join(parts)
 
     def check(value: Any, source: Source, path: PathKey) -> float | int:
         scalar = source.scalars.get(path)
+        typed = scalar is not None and not scalar.quoted
         if isinstance(value, bool):
-            hint = ""
-            if scalar and not scalar.quoted:
-                hint = (
-                    f" (YAML 1.1 reads {scalar.text} as {str(value).lower()}; "
-                    "write a number)"
-                )
+            hint = _bool_hint(scalar.text, value) if scalar and typed else ""
             raise source.error(path, f"expected {describe()}, got {_got(value)}{hint}")
         if isinstance(value, str):
-            if scalar and not scalar.quoted:
+            if typed:
                 # YAML 1.1 reads 1e6 (no dot) as text; the user meant a number.
                 try:
                     value = float(value)
                 except ValueError:
                     pass
             if isinstance(value, str):
+                hint = _quoted_hint(value) if scalar and scalar.quoted else ""
                 raise source.error(
-                    path, f"expected {describe()}, got {_got(value)}{_hint(value)}"
+                    path,
+                    f"expected {describe()}, got {_got(value)}{hint or _hint(value)}",
                 )
         if not isinstance(value, (int, float)):
             raise source.error(path, f"expected {describe()}, got {_got(value)}")
+        # As typed (1e7, not 10000000.0), else as read.
+        shown = one_line(scalar.text) if scalar else _got(value)
         if isinstance(value, float) and not math.isfinite(value):
-            shown = one_line(scalar.text) if scalar else repr(value)
             raise source.error(
                 path, f"expected {describe()}, got {shown} (not a finite number)"
             )
-        if scalar and not scalar.quoted:
+        if typed and scalar is not None:
             notation = _notation(scalar.text, value)
             if notation:
                 raise source.error(
@@ -241,27 +244,26 @@ def number(
             raise source.error(
                 path, f"expected {describe()}, got a number too large to use"
             ) from None
-        shown = scalar.text if scalar else _got(value)
         if whole and number_value != int(number_value):
-            raise source.error(path, f"expected {describe()}, got {_got(value)}")
+            raise source.error(path, f"expected {describe()}, got {shown}")
         if minimum is not None and (value <= minimum if above else value < minimum):
-            raise source.error(path, f"expected {describe()}, got {_got(value)}")
+            raise source.error(path, f"expected {describe()}, got {shown}")
         if maximum is not None and value > maximum:
             raise source.error(
                 path,
-                f"expected {describe()}, got {_got(value)}"
-                f"{_scale_hint(value, maximum)}",
+                f"expected {describe()}, got {shown}{_scale_hint(value, maximum)}",
             )
         if limit is not None and value > limit:
             raise source.error(
                 path,
-                f"expected {describe()} and at most {limit:g}, got {_got(value)}"
+                f"expected {describe()} and at most {limit:g}, got {shown}"
                 f"{_scale_hint(value, limit)}",
             )
-        if 0 < abs(number_value) < TINY:
+        underflow = number_value == 0 and scalar is not None and _nonzero(scalar.text)
+        if underflow or 0 < abs(number_value) < TINY:
             raise source.error(
                 path,
-                f"expected {describe()}, got {one_line(shown)}, too close to 0 "
+                f"expected {describe()}, got {shown}, too close to 0 "
                 "to compute with (a typo?)",
             )
         return int(number_value) if whole else number_value
@@ -269,11 +271,25 @@ def number(
     return check
 
 
+def _nonzero(text: str) -> bool:
+    """Does the number written as ``text`` have a non-zero digit before its
+    exponent? (``1e-400`` does, and reads as 0.0 all the same.)"""
+    digits = re.split("[eE]", text.strip().lstrip("+-"), maxsplit=1)[0]
+    return DECIMAL_RE.fullmatch(text.strip()) is not None and any(
+        ch in "123456789" for ch in digits
+    )
+
+
 def _notation(text: str, value: float | int) -> str:
     """Why a number written as ``text`` is not plain decimal, or ""."""
     text = text.strip()
-    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+    if re.fullmatch(r"[-+]?0[0-7_]+", text) and isinstance(value, int):
         return f"a leading zero makes YAML 1.1 read it as the octal number {value}"
+    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+        return (
+            f"with a leading zero YAML 1.1 reads a number as octal; {text} is "
+            "no octal number, so YAML reads it as text"
+        )
     if re.fullmatch(r"[-+]?0x[0-9a-fA-F_]+", text):
         return f"YAML reads it as the hexadecimal number {value}"
     if re.fullmatch(r"[-+]?0b[01_]+", text):
@@ -282,6 +298,21 @@ def _notation(text: str, value: float | int) -> str:
         return f"YAML 1.1 reads it as the base-60 number {value}"
     if not DECIMAL_RE.fullmatch(text):
         return f"YAML reads it as {value}"
+    return ""
+
+
+def _bool_hint(text: str, value: bool) -> str:
+    """Why a yes/no value came where a number belongs."""
+    if text.lower() in ("true", "false"):
+        return " (a yes/no value; write a number)"
+    return f" (YAML 1.1 reads {text} as {_got(value)}; write a number)"
+
+
+def _quoted_hint(text: str) -> str:
+    """A hint for a number in quotes (``"0.09"``): the quotes make it text."""
+    t = text.strip()
+    if t and DECIMAL_RE.fullmatch(t) and any(ch.isdigit() for ch in t):
+        return f" (the quotes make it text; write {t} without them)"
     return ""
 
 
@@ -318,7 +349,11 @@ def optional(inner: Checker) -> Checker:
 
 
 def text(
-    *, required: bool = True, max_length: int = MAX_CELL_TEXT, label: bool = False
+    *,
+    required: bool = True,
+    max_length: int = MAX_CELL_TEXT,
+    label: bool = False,
+    free: bool = False,
 ) -> Checker:
     """Text as written; ``label: no`` is the text 'no', not false.
 
@@ -332,6 +367,12 @@ def text(
     there a tab or an ``_x0041_``-style sequence does not survive every
     program (LibreOffice writes a tab back as another character, Excel reads
     ``_x0041_`` as an escaped "A"), so labels may not hold them.
+
+    Only ``free`` text (notes) may hold the bidirectional embedding, override
+    and isolate controls (U+202A to U+202E, U+2066 to U+2069): in a label,
+    model or source, which are repeated in headings and next to figures, an
+    override left open reverses what follows it, so that a heading or a link
+    can read other than it is. Right-to-left script needs none of them.
     """
 
     def check(value: Any, source: Source, path: PathKey) -> str:
@@ -354,6 +395,18 @@ def text(
                 f"{bad.start() + 1}, which a cell cannot show; remove it "
                 "(tabs and newlines are fine)",
             )
+        if not free:
+            bidi = _BIDI_CONTROL_RE.search(out)
+            if bidi:
+                char = bidi.group()
+                raise source.error(
+                    path,
+                    f"text holds the bidirectional control U+{ord(char):04X} "
+                    f"({unicodedata.name(char)}) at position {bidi.start() + 1}, "
+                    "which can make a heading or link read other than it is; "
+                    "remove it (right-to-left script needs none; a note may "
+                    "hold it)",
+                )
         if label:
             odd = _LABEL_ODD_RE.search(out)
             if odd:
@@ -384,6 +437,11 @@ def text(
 #: Characters a cell cannot hold: C0 controls but tab and newline, C1
 #: controls, lone surrogates, and the two non-characters XML forbids.
 _BAD_TEXT_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+#: Bidirectional embeddings, overrides and isolates: LRE, RLE, PDF, LRO, RLO
+#: and LRI, RLI, FSI, PDI. Only notes may hold them (see :func:`text`).
+_BIDI_CONTROL_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 #: LibreOffice reads _x5_ to _x0041_ (one to four hex digits) in cell text as
@@ -438,21 +496,34 @@ def choice(options: Sequence[str]) -> Checker:
 
 
 def date(value: Any, source: Source, path: PathKey) -> dt.date:
-    """A calendar date, YYYY-MM-DD; a time or time zone is refused."""
+    """A calendar date written YYYY-MM-DD; a time or time zone is refused.
+
+    Only that form: not the other ones ISO 8601 and Python read (``20260221``,
+    ``2026-W08-6``), nor the one-digit month or day YAML 1.1 takes
+    (``2026-2-1``). Quoted or not.
+    """
+    scalar = source.scalars.get(path)
+    written = scalar.text if scalar is not None else None
     if isinstance(value, dt.datetime):
+        shown = one_line(written or value.isoformat())
         raise source.error(
-            path,
-            f"expected a date YYYY-MM-DD without a time, got "
-            f"'{source.scalars[path].text}'",
+            path, f"expected a date YYYY-MM-DD without a time, got '{shown}'"
         )
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date) and (written is None or DATE_RE.fullmatch(written)):
         return value
-    if isinstance(value, str):
+    if isinstance(value, str) and DATE_RE.fullmatch(value):
         try:
             return dt.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise source.error(path, f"expected a date YYYY-MM-DD, got {_got(value)}")
+        except ValueError as exc:
+            raise source.error(
+                path, f"expected a date YYYY-MM-DD, got '{value}' ({exc})"
+            ) from None
+    shown = f"'{one_line(written)}'" if written is not None else _got(value)
+    raise source.error(path, f"expected a date YYYY-MM-DD, got {shown}")
+
+
+#: The one way a date is written: four-digit year, two-digit month and day.
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def number_list(
@@ -521,7 +592,7 @@ PROVIDER_SPEC: Spec = {
     "latency_ms": (optional(LATENCY), False, None),
     "source": (text(max_length=MAX_SOURCE), True, None),
     "checked": (date, True, None),
-    "note": (text(required=False), False, ""),
+    "note": (text(required=False, free=True), False, ""),
 }
 
 SCENARIO_SPEC: Spec = {
@@ -543,7 +614,7 @@ PRICEBOOK_SPEC: Spec = {
     "price_date": (date, True, None),
     "currency": (choice(["USD"]), False, "USD"),
     "source": (text(required=False, max_length=MAX_SOURCE), False, ""),
-    "notes": (text(required=False), False, ""),
+    "notes": (text(required=False, free=True), False, ""),
 }
 
 
@@ -628,7 +699,19 @@ def _records(
 ) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise source.error(path, f"expected a list of {what}, got {_got(value)}")
-    return [_record(spec, item, source, path + (i,)) for i, item in enumerate(value)]
+    out = []
+    for i, item in enumerate(value):
+        row = _record(spec, item, source, path + (i,))
+        if spec is PROVIDER_SPEC and row["pricing"] == FIXED:
+            if "fixed_monthly" not in item:
+                # Left out, a fixed row would cost nothing and rank first.
+                raise source.error(
+                    path + (i,),
+                    "missing field 'fixed_monthly' (a fixed row's price, in $ "
+                    "a month; write 0 if it costs nothing)",
+                )
+        out.append(row)
+    return out
 
 
 @dataclass
@@ -715,6 +798,13 @@ def load_book_text(text: str, name: str) -> Book:
 
 
 def merge_parts(parts: list[_Part]) -> Book:
+    """Merge the files' sections into a Book and check the whole of it.
+
+    Checks what no single file can show: a file given twice, ids given twice
+    across files, break-even pairs and crossover rows naming rows that exist,
+    gates that leave a row eligible, and ids that make distinct defined names.
+    """
+    _check_files_once(parts)
     warnings: list[str] = []
     owner: dict[str, _Part] = {}
     providers: list[tuple[dict[str, Any], _Part, int]] = []
@@ -776,8 +866,13 @@ def merge_parts(parts: list[_Part]) -> Book:
     scen_ids: dict[str, int] = {}
     for i, scenario in enumerate(scenarios):
         if scenario.id in scen_ids:
+            first_line = scen_part.source.where(
+                ("scenarios", scen_ids[scenario.id], "id")
+            )[0]
             raise scen_part.source.error(
-                ("scenarios", i, "id"), f"duplicate scenario id '{scenario.id}'"
+                ("scenarios", i, "id"),
+                f"duplicate scenario id '{scenario.id}' (first in "
+                f"{scen_part.file} line {first_line})",
             )
         scen_ids[scenario.id] = i
         origins[("scenario", scenario.id)] = _origin(scen_part, ("scenarios", i, "id"))
@@ -880,7 +975,26 @@ def merge_parts(parts: list[_Part]) -> Book:
             book, int(forecast_rule or FORECAST_CHEAPEST)
         )
     _check_gates(book, scen_part)
+    check_defined_names(book)
     return book
+
+
+def _check_files_once(parts: list[_Part]) -> None:
+    """The same file may not be given twice (its providers would clash)."""
+    first: dict[tuple[int, int], int] = {}
+    for i, part in enumerate(parts):
+        identity = part.source.identity
+        if identity is None:
+            continue
+        if identity in first:
+            j = first[identity]
+            also = "" if parts[j].file == part.file else f", as {parts[j].file}"
+            raise InputError(
+                f"the file is given twice (files {j + 1} and {i + 1}{also}); "
+                "give each file once",
+                file=part.file,
+            )
+        first[identity] = i
 
 
 def _origin(part: _Part, path: PathKey) -> tuple[str, int | None, int | None, str]:
@@ -953,6 +1067,265 @@ def _check_gates(book: Book, part: _Part) -> None:
             f"{name} {getattr(scenario, name):g}{together}; {offer}, and an "
             "unknown value fails a gate); relax the gate or add a provider",
         )
+
+
+# --------------------------------------------------------------------------
+# Defined names. Every input and headline output of the workbook has a name
+# made of a quantity and ids (``input_rate_cheap``, ``cost_agent_cheap``); the
+# layout makes them, and refuses a name made twice. Ids hold underscores, so
+# two ids can make one name (scenarios ``standard`` and ``row_standard`` both
+# make ``cheapest_row_standard``). :func:`check_defined_names` finds that at
+# load time, so that ``show`` and ``diff`` refuse the books ``build`` refuses;
+# tests/test_properties.py checks that these lists make the layout's names.
+
+#: Names made once a workbook.
+BOOK_NAMES = (
+    "forecast_months",
+    "crossover_min_tokens",
+    "crossover_max_tokens",
+    "tokens_per_million",
+    "rank_decimals",
+    "master_check",
+)
+#: ``<quantity>_<provider id>``: the provider's inputs.
+PROVIDER_NAMES = (
+    "input_rate",
+    "output_rate",
+    "fixed_monthly",
+    "egress_monthly",
+    "quality_tier",
+    "sla",
+    "latency_ms",
+)
+#: ``<quantity>_<scenario id>``, for every scenario: its inputs, its
+#: calculations and its headline outputs.
+SCENARIO_NAMES = (
+    *(f.name for f in fields(Scenario) if f.name not in ("id", "label")),
+    "overhead",
+    "effective_tokens",
+    "input_tokens",
+    "output_tokens",
+    "eligible_count",
+    "cheapest_token_cost",
+    "cheapest_token_row",
+    "lowest_breakeven",
+    "recommendation",
+    "cheapest_row",
+    "cheapest",
+    "switch_share_above",
+    "switch_share_below",
+    "switch_provider_above",
+)
+#: ``<quantity>_<scenario id>`` for every scenario but the baseline.
+LATER_SCENARIO_NAMES = ("multiplier_min", "multiplier_max")
+
+#: Who makes a name: ("scenario" | "provider", id) for each id in it.
+Owner = tuple[tuple[str, str], ...]
+
+
+def defined_names(book: Book) -> dict[str, Owner]:
+    """Every defined name the workbook of ``book`` has, with the ids in it.
+
+    Builds the product of scenarios and providers (``cost_<s>_<p>``) and of
+    scenarios and fixed and per-token rows (``breakeven_<s>_<f>_<t>``): for
+    checking a large book use :func:`check_defined_names`, which does not.
+    A name made twice is kept with its first owner.
+    """
+    out: dict[str, Owner] = {}
+    for name, owner in _listed_names(book):
+        out.setdefault(name, owner)
+    for quantity, first, second in _name_products(book):
+        for u, u_owner in first.items():
+            for t, t_owner in second.items():
+                out.setdefault(f"{quantity}_{u}_{t}", u_owner + t_owner)
+    return out
+
+
+def check_defined_names(book: Book) -> None:
+    """Raise InputError when two ids of ``book`` would make the same defined name.
+
+    The error points at the id given last of those that make it. The names
+    of a scenario and every provider (``cost_<s>_<p>``), or of a scenario, a
+    fixed and a per-token row, are compared without making each one: two of
+    them can only meet where an id holds an underscore.
+    """
+    clash = _name_clash(book)
+    if clash is None:
+        return
+    name, first, second = clash
+    ids = [key for key in first + second if (key in first) != (key in second)]
+    ids = [key for key in ids if key in book.origins] or [
+        key for key in first + second if key in book.origins
+    ]
+
+    def given(key: tuple[str, str]) -> tuple[int, int, int]:
+        file, line, column, _ = book.origins[key]
+        index = book.files.index(file) if file in book.files else -1
+        return index, line or 0, column or 0
+
+    problem = (
+        f"defined name '{name}' would be made by both {_owner_text(first)} and "
+        f"{_owner_text(second)}; rename one of their ids"
+    )
+    if not ids:  # pragma: no cover - every owner of a name has an id
+        raise InputError(problem)
+    file, line, column, field_text = book.origins[max(ids, key=given)]
+    raise InputError(problem, file=file, line=line, column=column, field=field_text)
+
+
+def _owner_text(owner: Owner) -> str:
+    scenarios = [i for kind, i in owner if kind == "scenario"]
+    providers = [i for kind, i in owner if kind == "provider"]
+    if not owner:
+        return "the workbook itself"
+    parts = [f"scenario '{scenarios[0]}'"] if scenarios else []
+    if providers:
+        noun = "provider" if len(providers) == 1 else "providers"
+        rows = " and ".join(f"'{p}'" for p in providers)
+        parts.append(f"{noun} {rows}")
+    return " with ".join(parts)
+
+
+def _listed_names(book: Book) -> list[tuple[str, Owner]]:
+    """The names of the workbook, of one id, and of the break-even pairs."""
+    out: list[tuple[str, Owner]] = [(name, ()) for name in BOOK_NAMES]
+    for i, s in enumerate(book.scenarios):
+        owner: Owner = (("scenario", s.id),)
+        quantities = SCENARIO_NAMES + (LATER_SCENARIO_NAMES if i else ())
+        out += [(f"{q}_{s.id}", owner) for q in quantities]
+    for p in book.providers:
+        owner = (("provider", p.id),)
+        out += [(f"{q}_{p.id}", owner) for q in PROVIDER_NAMES]
+    # The break-even points the crossover charts mark.
+    for s in book.scenarios:
+        for f, t in book.breakeven_pairs:
+            owner = (("scenario", s.id), ("provider", f), ("provider", t))
+            out.append((f"breakeven_cost_{s.id}_{f}_{t}", owner))
+    return out
+
+
+#: The names made for a product of ids, ``<quantity>_<first>_<second>``. No
+#: quantity is another one followed by ``_``, so that two products never
+#: make the same name (tests/test_properties.py checks it).
+PRODUCT_NAMES = ("cost", "rank", "multiplier", "forecast_total", "breakeven")
+
+
+def _name_products(
+    book: Book,
+) -> list[tuple[str, dict[str, Owner], dict[str, Owner]]]:
+    """(quantity, first, second) for each of PRODUCT_NAMES: every ``first``
+    with every ``second`` makes a name. The first part of ``breakeven`` is a
+    scenario and a fixed row (``<s>_<f>``), its second a per-token row."""
+
+    def scenarios(items: Sequence[Scenario]) -> dict[str, Owner]:
+        return {s.id: (("scenario", s.id),) for s in items}
+
+    def providers(items: Sequence[Provider]) -> dict[str, Owner]:
+        return {p.id: (("provider", p.id),) for p in items}
+
+    everyone = providers(book.providers)
+    wanted = None if book.forecast_providers is None else set(book.forecast_providers)
+    forecast = providers(
+        [p for p in book.providers if wanted is None or p.id in wanted]
+    )
+    tokens = providers([p for p in book.providers if not p.is_fixed])
+    scenario_fixed = {
+        f"{s}_{f}": s_owner + f_owner
+        for s, s_owner in scenarios(book.scenarios).items()
+        for f, f_owner in providers([p for p in book.providers if p.is_fixed]).items()
+    }
+    return list(
+        zip(
+            PRODUCT_NAMES,
+            (
+                scenarios(book.scenarios),
+                scenarios(book.scenarios),
+                scenarios(book.scenarios[1:]),
+                scenarios(book.scenarios),
+                scenario_fixed,
+            ),
+            (everyone, everyone, everyone, forecast, tokens),
+            strict=True,
+        )
+    )
+
+
+def _name_clash(book: Book) -> tuple[str, Owner, Owner] | None:
+    """The first defined name two owners would make, with both, or None."""
+    claimed: dict[str, Owner] = {}
+    for name, owner in _listed_names(book):
+        if name in claimed and claimed[name] != owner:
+            return name, claimed[name], owner
+        claimed[name] = owner
+    products = _name_products(book)
+    # The first part of breakeven is made of two ids: "<s>_<f>" may be made
+    # twice, and then so is every breakeven_<s>_<f>_<t>.
+    s_ids = {s.id: (("scenario", s.id),) for s in book.scenarios}
+    fixed = {p.id: (("provider", p.id),) for p in book.providers if p.is_fixed}
+    twice = _joined_twice(s_ids, fixed)
+    tokens = products[-1][2]
+    if twice is not None and tokens:
+        text, first, second = twice
+        t, t_owner = next(iter(tokens.items()))
+        return f"breakeven_{text}_{t}", first + t_owner, second + t_owner
+    for quantity, first_part, second_part in products:
+        twice = _joined_twice(first_part, second_part)
+        if twice is not None:
+            text, first, second = twice
+            return f"{quantity}_{text}", first, second
+    # A listed name that a product makes too (multiplier_min_<s> against
+    # multiplier_<s>_<p> of a scenario 'min').
+    by_quantity = {quantity: (u, t) for quantity, u, t in products}
+    starts = tuple(f"{quantity}_" for quantity in by_quantity)
+    for name, owner in claimed.items():
+        if not name.startswith(starts):
+            continue
+        for cut in _underscores(name):
+            product = by_quantity.get(name[:cut])
+            if product is None:
+                continue
+            rest = name[cut + 1 :]
+            for at in _underscores(rest):
+                u, t = rest[:at], rest[at + 1 :]
+                if u in product[0] and t in product[1]:
+                    return name, owner, product[0][u] + product[1][t]
+    return None
+
+
+def _joined_twice(
+    first: dict[str, Owner], second: dict[str, Owner]
+) -> tuple[str, Owner, Owner] | None:
+    """Two pairs (u, t) of ``first`` and ``second`` whose ``u_t`` is the same
+    text, as (text, owner of one, owner of the other); None if there are none.
+
+    ``u_t`` equals ``v_w`` for a longer ``v`` only when ``v`` is ``u_X`` and
+    ``t`` is ``X_w``: each is found by cutting the ids at their underscores.
+    """
+    # X -> (t, w) with t = X_w, both of second.
+    heads: dict[str, tuple[str, str]] = {}
+    for t in second:
+        for at in _underscores(t):
+            if t[at + 1 :] in second:
+                heads.setdefault(t[:at], (t, t[at + 1 :]))
+    if not heads:
+        return None
+    for v in first:
+        for at in _underscores(v):
+            u, x = v[:at], v[at + 1 :]
+            if u in first and x in heads:
+                t, w = heads[x]
+                return f"{u}_{t}", first[u] + second[t], first[v] + second[w]
+    return None
+
+
+def _underscores(text: str) -> list[int]:
+    """Where ``text`` has an underscore."""
+    out = []
+    at = text.find("_")
+    while at >= 0:
+        out.append(at)
+        at = text.find("_", at + 1)
+    return out
 
 
 def default_crossover_rows(book: Book) -> list[str]:

@@ -34,7 +34,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from . import progress
-from .errors import OutputError
+from .errors import OutputError, os_error_message, os_error_problem, short_path
 from .plan import FORMULA, INPUT, NA, Chart, Plan, SheetPlan
 
 BLUE = "#0000CC"
@@ -150,17 +150,31 @@ def write_plan(plan: Plan, path: Path) -> None:
     a new file), not the private ones of a temporary file.
     """
     path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"{path}: is a folder; name the workbook to write in it")
+    try:
+        is_dir = path.is_dir()
+    except OSError as exc:  # a name too long, a folder we may not look in
+        raise OutputError(os_error_message(exc)) from None
+    if is_dir:
+        raise OutputError(
+            f"{short_path(path)}: is a folder; name the workbook to write in it"
+        )
     check_plan(plan)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as exc:
         raise OutputError(
-            f"{folder}: cannot create the output folder or write in it "
-            f"({exc.strerror}); create it or choose another --output"
+            f"{short_path(folder)}: cannot create the output folder "
+            f"({os_error_problem(exc)}); create it or choose another --output"
+        ) from None
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=_temporary_prefix(path), suffix=".tmp", dir=folder
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"{short_path(folder)}: cannot write in the output folder "
+            f"({os_error_problem(exc)}); choose another --output"
         ) from None
     os.close(fd)
     try:
@@ -176,11 +190,36 @@ def write_plan(plan: Plan, path: Path) -> None:
             _write(plan, Path(tmp), scratch)
         os.chmod(tmp, _new_mode(path))
         os.replace(tmp, path)
-    except (XlsxWriterException, UserWarning, OSError) as exc:
-        raise OutputError(f"{path}: cannot write the workbook: {exc}") from None
+    except OSError as exc:
+        raise OutputError(
+            f"{short_path(path)}: cannot write the workbook: {os_error_problem(exc)}"
+        ) from None
+    except (XlsxWriterException, UserWarning) as exc:
+        raise OutputError(
+            f"{short_path(path)}: cannot write the workbook: {exc}"
+        ) from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+#: The longest file name most file systems allow, in bytes (NAME_MAX).
+NAME_MAX = 255
+#: What mkstemp adds to the prefix: eight random characters and ``.tmp``.
+_TEMPORARY_EXTRA = 8 + len(".tmp")
+
+
+def _temporary_prefix(path: Path) -> str:
+    """``.NAME.``, the start of the temporary file's name, cut to fit NAME_MAX.
+
+    A workbook name of 242 to 255 bytes is valid, but ``.NAME.`` plus what
+    mkstemp adds would not be: the name is then cut (whole characters).
+    """
+    room = NAME_MAX - _TEMPORARY_EXTRA - 2
+    name = path.name
+    while len(os.fsencode(name)) > room:
+        name = name[:-1]
+    return f".{name}."
 
 
 def _new_mode(path: Path) -> int:

@@ -22,7 +22,10 @@ else PyYAML's own; both give the same events.
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +33,7 @@ from typing import Any
 import yaml
 from yaml.constructor import SafeConstructor
 
-from .errors import InputError
+from .errors import InputError, os_error_problem, short_path
 
 #: A pricebook file may have at most this many bytes (about 80,000 providers).
 MAX_BYTES = 20 * 1024 * 1024
@@ -67,6 +70,9 @@ class Source:
     file: str
     positions: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
     scalars: dict[PathKey, Scalar] = field(default_factory=dict)
+    #: (device, inode) of the file read, to tell when one is given twice;
+    #: None for text that did not come from a file.
+    identity: tuple[int, int] | None = None
 
     def where(self, path: PathKey) -> tuple[int | None, int | None]:
         """Line and column (1-based) of ``path``, or of its nearest parent."""
@@ -104,14 +110,14 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
     """
     name = display or str(path)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(MAX_BYTES + 1)
+        raw, identity = _read_regular_file(path, name)
     except FileNotFoundError:
         raise InputError("no such file", file=name) from None
     except IsADirectoryError:
         raise InputError("is a folder, not a YAML file", file=name) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file=name) from None
+        problem = os_error_problem(exc)
+        raise InputError(f"cannot read: {problem}", file=short_path(name)) from None
     if len(raw) > MAX_BYTES:
         raise InputError(
             f"file is larger than {MAX_BYTES:,} bytes, the most a pricebook may "
@@ -126,7 +132,46 @@ def load_yaml(path: Path, display: str | None = None) -> tuple[Any, Source]:
             "'infercost diff' compares workbooks",
             file=name,
         )
-    return parse_yaml(decode(raw, name), name)
+    data, source = parse_yaml(decode(raw, name), name)
+    source.identity = identity
+    return data, source
+
+
+def _read_regular_file(path: Path, name: str) -> tuple[bytes, tuple[int, int]]:
+    """At most ``MAX_BYTES + 1`` bytes of ``path`` and its (device, inode).
+
+    InputError unless ``path`` is a regular file.
+
+    A named pipe (FIFO), a device or a socket is refused before a byte is
+    read: reading a FIFO no program writes to would wait forever. It is
+    opened without blocking, so that the check sees the file it reads.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        mode = info.st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+        if not stat.S_ISREG(mode):
+            raise InputError(
+                f"is {_file_kind(mode)}, not a regular file; give the pricebook "
+                "as a YAML file",
+                file=name,
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return handle.read(MAX_BYTES + 1), (info.st_dev, info.st_ino)
+
+
+def _file_kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"  # pragma: no cover - no other kinds on POSIX
 
 
 def decode(raw: bytes, name: str) -> str:
@@ -381,10 +426,12 @@ class _Builder:
             )
         path = self.path()
         cut = len(anchor_path)
-        for old, pos, scalar in self.log[start:end]:
+        # Every value of the copy is where the alias is: a problem of the copy
+        # (a provider given twice through an alias) points at the alias, and
+        # one of the values themselves was found at the anchor already.
+        pos = (event.start_mark.line + 1, event.start_mark.column + 1)
+        for old, _, scalar in self.log[start:end]:
             new = path + old[cut:]
-            if old == anchor_path:
-                pos = (event.start_mark.line + 1, event.start_mark.column + 1)
             self.source.positions.setdefault(new, pos)
             if scalar is not None:
                 self.source.scalars[new] = scalar

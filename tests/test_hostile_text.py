@@ -37,13 +37,17 @@ HOSTILE = {
     "equals-cmd": "=cmd|' /C calc'!A0",
     "tab-newline": "tab\there\nnew line",
     "emoji": "Rocket \U0001f680 model \U0001f916",
-    "rtl": "\u05e1\u05e4\u05e7 \u0645\u0632\u0648\u062f \u202eevil\u202c",
+    "rtl": "\u05e1\u05e4\u05e7 \u0645\u0632\u0648\u062f",
+    "bidi-controls": "\u05e1\u05e4\u05e7 \u202eevil\u202c \u2067isolated\u2069",
     "escape-like": "_x0041_ stays as typed",
     "spaces": "  padded  ",
 }
 #: Labels are also formula results, where a tab or an _x0041_-style escape does
 #: not survive every program: the loader refuses them (see test_bad_input).
 LABEL_SAFE = {"tab-newline", "escape-like"}
+#: Bidirectional overrides and isolates could make a heading or link read
+#: other than it is: only notes may hold them (see test_bad_input).
+NOTE_ONLY = {"bidi-controls"}
 
 
 def provider(pid: str, label: str, **extra: str) -> str:
@@ -92,8 +96,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rows = [
         provider(
             f"p_{i}",
-            f"label {i}" if key in LABEL_SAFE else text,
-            model=text,
+            f"label {i}" if key in LABEL_SAFE | NOTE_ONLY else text,
+            model=f"model {i}" if key in NOTE_ONLY else text,
             note=text,
         )
         for i, (key, text) in enumerate(HOSTILE.items())

@@ -104,7 +104,12 @@ def maybe_bad(good: st.SearchStrategy[str], broken: bool) -> st.SearchStrategy[s
     return st.one_of(good, st.sampled_from(BAD_NUMBERS)) if broken else good
 
 
-IDS = ("alpha", "beta", "gamma", "delta", "fy2024", "r1c1", "a_b", "a", "b_c")
+#: Ids with underscores, and scenario ids among them, so that two ids make
+#: one defined name now and then (cost_standard_a_b of standard and a_b, or
+#: of standard_a and b; multiplier_min_agent of min and agent, or of agent).
+IDS = ("alpha", "beta", "gamma", "delta", "fy2024", "r1c1", "a_b", "a", "b_c", "b")
+IDS += ("agent",)
+SCENARIO_IDS = ("standard", "agent", "row_standard", "standard_a", "min")
 
 
 @st.composite
@@ -172,12 +177,7 @@ def document(draw: st.DrawFn) -> str:
     ids = draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=4, unique=True))
     providers = [draw(provider(pid, broken)) for pid in ids]
     sids = draw(
-        st.lists(
-            st.sampled_from(["standard", "agent", "row_standard"]),
-            min_size=1,
-            max_size=2,
-            unique=True,
-        )
+        st.lists(st.sampled_from(SCENARIO_IDS), min_size=1, max_size=3, unique=True)
     )
     scenarios = [draw(scenario(sid, broken)) for sid in sids]
     if how == "fields":
@@ -234,6 +234,49 @@ def test_loader_raises_only_input_errors(text: str) -> None:
         assert "\n" not in str(exc)
     else:
         assert book.providers and book.scenarios
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document())
+def test_defined_names_are_checked_at_load_as_the_layout_makes_them(
+    text: str,
+) -> None:
+    """The loader refuses two ids making one defined name exactly when the
+    layout would, and its list of names is the layout's."""
+    from unittest import mock
+
+    from generator.layout import build_plan
+    from generator.pricebook import check_defined_names, defined_names
+
+    with mock.patch("generator.pricebook.check_defined_names"):
+        try:
+            book = load_book_text(text, "prop.yaml")
+        except InputError:
+            return
+    try:
+        made = build_plan(book).names()
+    except InputError as exc:
+        assert "defined name" in str(exc), str(exc)
+        made = None
+    try:
+        check_defined_names(book)
+    except InputError as exc:
+        event("clash")
+        assert made is None, str(exc)
+        assert str(exc).startswith("prop.yaml:"), str(exc)
+    else:
+        assert made is not None
+        assert set(defined_names(book)) == set(made)
+
+
+def test_product_names_never_meet() -> None:
+    """No quantity named for a product of ids is another one followed by _,
+    so check_defined_names may compare each product with itself only."""
+    from generator.pricebook import PRODUCT_NAMES
+
+    for a in PRODUCT_NAMES:
+        for b in PRODUCT_NAMES:
+            assert a == b or not b.startswith(a + "_"), (a, b)
 
 
 ONE_LINE = re.compile(r"^Error: [^\n]+$")
