@@ -321,7 +321,7 @@ def check_output(
         (out.parent / EXCEL_LOCK.format(out.name[2:]), "Excel"),
         (out.parent / LIBREOFFICE_LOCK.format(out.name), "LibreOffice"),
     ):
-        if lock.exists():
+        if _lock_exists(lock):
             raise OutputError(
                 f"{out}: the workbook is open in {app} (its lock file {lock.name} "
                 "is beside it); close it and build again, or pass --force if no "
@@ -445,3 +445,12 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return Path(os.path.abspath(a)) == Path(os.path.abspath(b))
+
+
+def _lock_exists(lock: Path) -> bool:
+    """Whether the lock file ``lock`` is there; a name too long for the file
+    system to hold (a workbook name near 255 bytes) cannot be a lock file."""
+    try:
+        return lock.exists()
+    except OSError:
+        return False

@@ -169,6 +169,12 @@ def import_litellm(
     price_date = _check_price_date(price_date)
     name = str(path)
     try:
+        if Path(path).exists() and not Path(path).is_file():
+            raise InputError(
+                "not a regular file (a named pipe, device or socket); give the "
+                "price map's file",
+                file=name,
+            )
         raw = Path(path).read_bytes()
     except FileNotFoundError:
         raise InputError("no such file", file=name) from None

@@ -42,6 +42,12 @@ def check_package(path: Path) -> None:
         raise InputError("no such file", file=name)
     if path.is_dir():
         raise InputError("is a folder, not a workbook", file=name)
+    if not path.is_file():  # a named pipe would block the first read forever
+        raise InputError(
+            "not a regular file (a named pipe, device or socket); give the "
+            "workbook's file",
+            file=name,
+        )
     with path.open("rb") as handle:
         head = handle.read(4096)
     if not head:

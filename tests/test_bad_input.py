@@ -927,6 +927,36 @@ def test_named_pipe_is_refused_not_waited_on(tmp_path: Path) -> None:
     assert not (tmp_path / "x.xlsx").exists()
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["verify", "--engine", "cached", "{fifo}"],
+        ["diff", "{fifo}", "{fifo}"],
+        ["assumptions", "{fifo}", "-o", "a.yaml"],
+        ["import", "litellm", "{fifo}", "-o", "b.yaml"],
+    ],
+    ids=["verify", "diff", "assumptions", "import"],
+)
+def test_named_pipe_as_a_workbook_or_price_map_is_refused(
+    tmp_path: Path, args: list[str]
+) -> None:
+    """A FIFO where a workbook or a JSON price map belongs: refused at once."""
+    fifo = tmp_path / "f.xlsx"
+    os.mkfifo(fifo)
+    run = subprocess.run(
+        [sys.executable, "-m", "generator.cli", *(a.format(fifo=fifo) for a in args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "not a regular file" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.xlsx"]
+
+
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
 def test_device_is_refused(tmp_path: Path) -> None:
     """/dev/zero as the pricebook: refused before a byte is read."""
@@ -1043,12 +1073,6 @@ def test_long_workbook_name_builds_and_rebuilds(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [out.name, "good.yaml"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="build.check_output probes for LibreOffice's lock file .~lock.NAME#, "
-    "which is over NAME_MAX for a name of 248 to 255 bytes; it should take "
-    "ENAMETOOLONG as 'no lock file' (build.py, not changed here)",
-)
 def test_workbook_name_of_250_characters_builds(tmp_path: Path) -> None:
     """A 250-character name is valid; no lock file of that name can exist."""
     source = tmp_path / "good.yaml"
