@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from . import model as m
@@ -84,12 +85,18 @@ def render_show(book: Book) -> str:
         )
     fixed = [p for p in book.providers if p.is_fixed]
     tokens = [p for p in book.providers if not p.is_fixed]
-    pairs = book.breakeven_pairs or [(f.id, t.id) for f in fixed for t in tokens]
+    # Every pair grows as fixed rows x per-token rows: past the workbook's
+    # limit, the first PAIRS_SHOWN and a count of the rest.
+    more = 0
+    if book.breakeven_pairs:
+        pairs = [(book.provider(f), book.provider(t)) for f, t in book.breakeven_pairs]
+    else:
+        more = max(0, len(fixed) * len(tokens) - PAIRS_SHOWN)
+        pairs = list(itertools.islice(itertools.product(fixed, tokens), PAIRS_SHOWN))
     if pairs:
         rows = []
-        for fixed_id, token_id in pairs:
-            f, t = book.provider(fixed_id), book.provider(token_id)
-            row = [fixed_id, token_id]
+        for f, t in pairs:
+            row = [f.id, t.id]
             for s in book.scenarios:
                 be = m.breakeven(f, t, s)
                 row.append(f"{be.volume:,.0f}" if be.volume is not None else be.status)
@@ -103,9 +110,23 @@ def render_show(book: Book) -> str:
                 set(range(2, 2 + len(book.scenarios))),
             )
         )
+        if more:
+            parts.append(
+                f"... and {more:,} more pairs (the workbook's Breakeven sheet has "
+                "each fixed-cost row against the cheapest per-token row)"
+            )
     else:
         parts.append("\nNo fixed-cost rows: no break-even to show.")
+    parts.append("\nRecommendation (at each scenario's volume)")
+    for s in book.scenarios:
+        lowest = m.lowest_breakeven(book.providers, s)
+        at = "" if lowest is None else f"lowest break-even {lowest:,.0f} tokens; "
+        parts.append(f"{s.id}: {at}{m.recommendation(book.providers, s)}")
     return "\n".join(parts)
+
+
+#: Break-even pairs ``show`` lists when the pricebook names none.
+PAIRS_SHOWN = 200
 
 
 def snapshot_line(book: Book, shown: Callable[[str], str] = str) -> str:

@@ -282,3 +282,28 @@ def test_many_pairs_list_the_headline_pairs_only(tmp_path: Path) -> None:
         c for (r, col), c in sheet.cells.items() if col == 1 and c.value == "gpu_7"
     ]
     assert len(table1) >= 2  # against the cheapest per-token row, each scenario
+
+
+def test_show_lists_a_bounded_number_of_pairs(tmp_path: Path) -> None:
+    """`show` on a book of many fixed and per-token rows and no headline pairs
+    lists the first pairs and counts the rest, then the recommendations."""
+    import yaml
+
+    from generator.report import PAIRS_SHOWN
+
+    default = Path(__file__).resolve().parent.parent / "pricebooks" / "2026-02-21.yaml"
+    data = yaml.safe_load(default.read_text(encoding="utf-8"))
+    del data["breakeven_pairs"]
+    fixed = next(p for p in data["providers"] if p["id"] == "io_net")
+    token = next(p for p in data["providers"] if p["id"] == "bedrock_gemma3_12b")
+    data["providers"] += [
+        {**fixed, "id": f"gpu_{k}", "label": f"GPU {k}"} for k in range(30)
+    ] + [{**token, "id": f"api_{k}", "label": f"API {k}"} for k in range(30)]
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    result = CliRunner().invoke(main, ["show", str(path)])
+    assert result.exit_code == 0, result.output
+    pairs = [line for line in result.output.splitlines() if line.startswith("gpu_")]
+    assert 0 < len(pairs) <= PAIRS_SHOWN
+    assert f"... and {32 * 39 - PAIRS_SHOWN:,} more pairs" in result.output
+    assert "agent: lowest break-even" in result.output
