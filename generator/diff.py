@@ -29,20 +29,11 @@ from typing import Any
 
 from . import model as m
 from .plan import SheetPlan
-from .pricebook import Book, Scenario, load_book
+from .pricebook import PROVIDER_NAMES, Book, Scenario, load_book
 from .report import snapshot_line, text_table
 
 #: Provider fields compared, in the order they are reported.
-PROVIDER_FIELDS = (
-    "pricing",
-    "input_rate",
-    "output_rate",
-    "fixed_monthly",
-    "egress_monthly",
-    "quality_tier",
-    "sla",
-    "latency_ms",
-)
+PROVIDER_FIELDS = ("pricing", *PROVIDER_NAMES)
 #: The provider fields a workbook holds as inputs (all but the pricing kind).
 PROVIDER_INPUTS = PROVIDER_FIELDS[1:]
 SCENARIO_FIELDS = (

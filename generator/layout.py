@@ -22,7 +22,7 @@ from . import model as m
 from .charts import add_charts
 from .errors import InputError
 from .plan import NA_VALUE, Plan, SheetPlan, Validation, a1, area, ref
-from .pricebook import Book, Provider, Scenario
+from .pricebook import PROVIDER_NAMES, Book, Provider, Scenario
 
 SUMMARY = "Summary"
 INPUTS = "Inputs"
@@ -100,15 +100,7 @@ PB_COL = {name: i for i, (name, _, _) in enumerate(PRICEBOOK_COLUMNS)}
 PB_FIRST = 4  # first provider row on the Pricebook sheet (0-based)
 
 #: Provider inputs that carry a defined name ``<field>_<provider>``.
-PROVIDER_INPUTS = (
-    "input_rate",
-    "output_rate",
-    "fixed_monthly",
-    "egress_monthly",
-    "quality_tier",
-    "sla",
-    "latency_ms",
-)
+PROVIDER_INPUTS = PROVIDER_NAMES
 
 # Costs sheet: one block a scenario.
 (
