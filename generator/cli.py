@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from . import __version__
+from . import __version__, stopping
 from .errors import InfercostError, os_error_message
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ class _Group(click.Group):
 
 
 def _terminated(signum: int, frame: object) -> None:
+    stopping.stop()  # holds even where the SystemExit below is lost
     raise SystemExit(128 + signum)
 
 

@@ -40,7 +40,7 @@ from typing import Any
 
 from defusedxml import ElementTree
 
-from . import progress
+from . import progress, stopping
 from .engine import ENGINES, EngineError, available_engines, read_values, recalculate_to
 from .errors import InputError
 from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
@@ -88,6 +88,8 @@ FUNCTION_RE = re.compile(r"(?<![A-Z0-9_.$])((?:_XL(?:FN|WS)\.)*[A-Z][A-Z0-9._]*)
 CANARY_FORMULA = "2+3"
 CANARY_RESULT = 5
 CANARY_VALUE = -12345
+#: Exit status after SIGTERM (128 + 15), as the CLI gives it.
+STOPPED_STATUS = 143
 
 
 @dataclass
@@ -1149,6 +1151,7 @@ class Recalculation:
         canary = work / "canary.xlsx"
         self.canary = _plant_canary(path, canary)
         self._cancel = threading.Event()
+        stopping.register(self._cancel)
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._future = self._pool.submit(
             recalculate_to,
@@ -1163,7 +1166,12 @@ class Recalculation:
     def values(self) -> dict[str, dict[str, Any]]:
         """Wait for the engine; its results (EngineError if it failed)."""
         try:
-            out = self._future.result()
+            try:
+                out = self._future.result()
+            except BaseException:
+                if stopping.STOP.is_set():  # SIGTERM, its SystemExit lost
+                    raise SystemExit(STOPPED_STATUS) from None
+                raise
             try:
                 values = read_values(out)
             except Exception as exc:  # openpyxl raises many types on a bad package
@@ -1192,6 +1200,7 @@ class Recalculation:
         if not self._future.done():
             self._cancel.set()
         self._pool.shutdown(wait=True)
+        stopping.unregister(self._cancel)
         self._tmp.cleanup()
 
 
