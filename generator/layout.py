@@ -22,7 +22,13 @@ from . import model as m
 from .charts import add_charts
 from .errors import InputError
 from .plan import NA_VALUE, Plan, SheetPlan, Validation, a1, area, ref
-from .pricebook import PROVIDER_NAMES, Book, Provider, Scenario
+from .pricebook import (
+    PROVIDER_NAMES,
+    SCENARIO_CALCULATIONS,
+    Book,
+    Provider,
+    Scenario,
+)
 
 SUMMARY = "Summary"
 INPUTS = "Inputs"
@@ -143,15 +149,7 @@ COSTS_HEADINGS = (
     "Ranking position",
     "Per-token key ($, eligible)",
 )
-SCEN_ROWS = (
-    "overhead",
-    "effective_tokens",
-    "input_tokens",
-    "output_tokens",
-    "eligible_count",
-    "cheapest_token_cost",
-    "cheapest_token_row",
-)
+SCEN_ROWS = SCENARIO_CALCULATIONS
 
 
 @dataclass
@@ -1182,14 +1180,8 @@ class Layout:
                 "against the cheapest eligible per-token row",
                 "label",
             )
-            values = [
-                (0 if be.status == m.FIXED_ALWAYS_CHEAPER else be.volume)
-                for i, p in fixed
-                if ok[i] and best is not None
-                for be in [m.breakeven(p, best, s)]
-                if be.status != m.NO_CROSSOVER
-            ]
-            lowest = min(values) if values else ""
+            found = m.lowest_breakeven(self.providers, s)
+            lowest: object = "" if found is None else found
             if fixed:
                 rng = area(None, first, 8, last)
                 lowest_f = f'IF(COUNT({rng})>0,MIN({rng}),"")'

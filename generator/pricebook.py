@@ -1097,10 +1097,9 @@ PROVIDER_NAMES = (
     "sla",
     "latency_ms",
 )
-#: ``<quantity>_<scenario id>``, for every scenario: its inputs, its
-#: calculations and its headline outputs.
-SCENARIO_NAMES = (
-    *(f.name for f in fields(Scenario) if f.name not in ("id", "label")),
+#: ``<quantity>_<scenario id>``: the calculations at the top of each
+#: scenario's block on the Costs sheet, in their order there.
+SCENARIO_CALCULATIONS = (
     "overhead",
     "effective_tokens",
     "input_tokens",
@@ -1108,6 +1107,12 @@ SCENARIO_NAMES = (
     "eligible_count",
     "cheapest_token_cost",
     "cheapest_token_row",
+)
+#: ``<quantity>_<scenario id>``, for every scenario: its inputs, its
+#: calculations and its headline outputs.
+SCENARIO_NAMES = (
+    *(f.name for f in fields(Scenario) if f.name not in ("id", "label")),
+    *SCENARIO_CALCULATIONS,
     "lowest_breakeven",
     "recommendation",
     "cheapest_row",
