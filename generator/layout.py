@@ -173,6 +173,8 @@ class Layout:
         self.scen_cells: dict[str, dict[str, tuple[int, int]]] = {}
         self.pb_last = PB_FIRST + self.n - 1
         self._names: dict[str, str] = {}
+        self._refs: dict[tuple[Any, ...], list[str]] = {}
+        self._areas: dict[tuple[Any, ...], str] = {}
 
     # -- helpers -----------------------------------------------------------
     def sheet(self, title: str) -> SheetPlan:
@@ -188,15 +190,32 @@ class Layout:
         self._names[name] = owner
         return name
 
+    # The sheets refer to the same Pricebook and Costs cells hundreds of
+    # thousands of times in a big book: each reference is spelled once.
+
     def pb(self, field: str, index: int, abs_col: bool = True) -> str:
         """Reference to a Pricebook cell of provider ``index``."""
-        return ref(PRICEBOOK, PB_FIRST + index, PB_COL[field], False, abs_col)
+        key = ("pb", field, abs_col)
+        refs = self._refs.get(key)
+        if refs is None:
+            col = PB_COL[field]
+            refs = [
+                ref(PRICEBOOK, PB_FIRST + i, col, False, abs_col) for i in range(self.n)
+            ]
+            self._refs[key] = refs
+        return refs[index]
 
     def pb_area(self, field: str) -> str:
         return area(PRICEBOOK, PB_FIRST, PB_COL[field], self.pb_last)
 
     def costs_ref(self, s: Scenario, index: int, col: int) -> str:
-        return ref(COSTS, self.costs[s.id].first + index, col, False, True)
+        key = ("costs", s.id, col)
+        refs = self._refs.get(key)
+        if refs is None:
+            first = self.costs[s.id].first
+            refs = [ref(COSTS, first + i, col, False, True) for i in range(self.n)]
+            self._refs[key] = refs
+        return refs[index]
 
     def costs_area(self, s: Scenario, col: int) -> str:
         block = self.costs[s.id]
@@ -204,8 +223,12 @@ class Layout:
 
     def lookup_area(self, s: Scenario, col: int) -> str:
         """A Costs column as INDEX reads it (see :func:`index_area`)."""
-        block = self.costs[s.id]
-        return index_area(COSTS, block.first, col, block.last)
+        key = ("lookup", s.id, col)
+        text = self._areas.get(key)
+        if text is None:
+            block = self.costs[s.id]
+            text = self._areas[key] = index_area(COSTS, block.first, col, block.last)
+        return text
 
     # -- the sheets ----------------------------------------------------------
     def build(self) -> Plan:
@@ -2266,12 +2289,12 @@ class Layout:
         sh.widths = {0: 24, 1: 24, 2: 50, 3: 12, 4: 50}
 
     def metadata(self) -> None:
-        """The book as built, as YAML text in a very hidden sheet.
+        """The book as built, as JSON text in a very hidden sheet.
 
         The verifier reads the workbook's structure (rows, scenarios, grid
         sizes) from here and its inputs from the visible cells.
         """
-        from .document import book_to_document, dump_document
+        from .document import book_to_document, dump_json
 
         sh = self.sheet(METADATA)
         sh.hidden = True
@@ -2286,7 +2309,7 @@ class Layout:
                 if row["id"] == sid:
                     row[field] = value
         doc["forecast"]["months"] = book.forecast_columns or book.forecast_months
-        text = dump_document(doc)
+        text = dump_json(doc)
         chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
         sh.label(
             0,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import json
 import math
 import re
 import unicodedata
@@ -792,9 +793,39 @@ def load_book(paths: Sequence[Path]) -> Book:
 
 
 def load_book_text(text: str, name: str) -> Book:
-    """Load one pricebook document from YAML ``text`` (``name`` for messages)."""
+    """Load one pricebook document from ``text`` (``name`` for messages).
+
+    YAML, or JSON as the metadata sheet of a workbook holds it (see
+    :func:`~generator.document.dump_json`): JSON is read by the json module,
+    without positions, and checked like any pricebook.
+    """
+    if text.startswith("{"):
+        data = _json_document(text, name)
+        if data is not None:
+            return merge_parts([_read_data(data, Source(name))])
     data, source = parse_yaml(text, name)
     return merge_parts([_read_data(data, source)])
+
+
+def _json_document(text: str, name: str) -> Any:
+    """The value of JSON ``text``; None when it is not JSON (read it as YAML)."""
+
+    def no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise InputError(f"field '{key}' is given twice", file=name)
+            out[key] = value
+        return out
+
+    try:
+        return json.loads(text, object_pairs_hook=no_repeats)
+    except json.JSONDecodeError:
+        return None
+    except RecursionError:
+        raise InputError(
+            "lists and mappings are nested too deeply", file=name
+        ) from None
 
 
 def merge_parts(parts: list[_Part]) -> Book:
