@@ -31,6 +31,7 @@ from typing import Any
 from defusedxml import ElementTree
 
 from .errors import InfercostError, InputError, OutputError
+from .gctune import few_collections
 from .layout import CHUNK, METADATA, build_plan
 from .plan import Plan, SheetPlan
 from .pricebook import Book, load_book
@@ -58,9 +59,10 @@ def build_workbook(
     not be replaced (see :func:`check_output`; ``force`` skips the checks that
     protect the user's edits). Nothing is written when either is raised.
     """
-    book = load_book(pricebooks)
-    check_output(out, pricebooks, force=force)
-    return write_book(book, out)
+    with few_collections():
+        book = load_book(pricebooks)
+        check_output(out, pricebooks, force=force)
+        return write_book(book, out)
 
 
 def write_book(
@@ -76,13 +78,14 @@ def write_book(
     names the inputs ``--keep-inputs`` carried from an earlier workbook that
     a build from the pricebook alone would not give (name, value).
     """
-    try:
-        plan = build_plan(book)
-    except InputError as exc:
-        raise locate(exc, book) from None
-    plan.sheets[1:1] = list(extra_sheets)
-    record_written(plan, Record(written_values(book), list(kept)))
-    write_plan(plan, out)
+    with few_collections():
+        try:
+            plan = build_plan(book)
+        except InputError as exc:
+            raise locate(exc, book) from None
+        plan.sheets[1:1] = list(extra_sheets)
+        record_written(plan, Record(written_values(book), list(kept)))
+        write_plan(plan, out)
     return BuildReport(
         out,
         len(book.providers),

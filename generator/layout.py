@@ -1635,25 +1635,30 @@ class Layout:
                     "link:share",
                 )
             first = head + 1
+            # The share cells of the heading, the same for every row.
+            heads = [
+                (2 + k, x, a1(head, 2 + k, True, False)) for k, x in enumerate(shares)
+            ]
+            tokens = f"effective_tokens_{sid}"
             for i, p in enumerate(self.providers):
                 r = first + i
                 sh.label(r, 0, p.id, "id")
                 sh.label(r, 1, p.label, "text")
-                for k, x in enumerate(shares):
-                    col = 2 + k
-                    xs = a1(head, col, True, False)
+                input_rate = self.pb("input_rate", i)
+                output_rate = self.pb("output_rate", i)
+                fixed = f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}"
+                fixed_value = m.fixed_part(p)
+                for col, x, xs in heads:
                     value = (
                         eff * x / m.TOKENS_PER_MILLION * p.input_rate
                         + eff * (1 - x) / m.TOKENS_PER_MILLION * p.output_rate
-                        + m.fixed_part(p)
+                        + fixed_value
                     )
                     sh.formula(
                         r,
                         col,
-                        f"effective_tokens_{sid}*{xs}/tokens_per_million*"
-                        f"{self.pb('input_rate', i)}+effective_tokens_{sid}*(1-{xs})"
-                        f"/tokens_per_million*{self.pb('output_rate', i)}+"
-                        f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
+                        f"{tokens}*{xs}/tokens_per_million*{input_rate}+"
+                        f"{tokens}*(1-{xs})/tokens_per_million*{output_rate}+{fixed}",
                         value,
                         "calc:money",
                     )
@@ -1673,22 +1678,23 @@ class Layout:
                     "link:factor",
                 )
             vfirst = vhead + 1
+            vheads = [
+                (2 + k, f, a1(vhead, 2 + k, True, False)) for k, f in enumerate(factors)
+            ]
             for i, p in enumerate(self.providers):
                 r = vfirst + i
                 sh.label(r, 0, p.id, "id")
                 sh.label(r, 1, p.label, "text")
-                for k, f in enumerate(factors):
-                    col = 2 + k
-                    fs = a1(vhead, col, True, False)
-                    value = f * eff / m.TOKENS_PER_MILLION * m.blended_rate(
-                        p, s.input_share
-                    ) + m.fixed_part(p)
+                blended = self.costs_ref(s, i, C_BLENDED)
+                fixed = f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}"
+                rate = m.blended_rate(p, s.input_share)
+                fixed_value = m.fixed_part(p)
+                for col, f, fs in vheads:
+                    value = f * eff / m.TOKENS_PER_MILLION * rate + fixed_value
                     sh.formula(
                         r,
                         col,
-                        f"{fs}*effective_tokens_{sid}/tokens_per_million*"
-                        f"{self.costs_ref(s, i, C_BLENDED)}+"
-                        f"{self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)}",
+                        f"{fs}*{tokens}/tokens_per_million*{blended}+{fixed}",
                         value,
                         "calc:money",
                     )

@@ -92,7 +92,8 @@ class SheetPlan:
         most ``cap`` and never shrinks. Wrapped headings are left alone.
         """
         cells = self.cells
-        widths = self.widths
+        # The longest line of text in each column, bold and plain apart.
+        longest: dict[tuple[int, bool], int] = {}
         for (row, col), cell in cells.items():
             value = cell.value
             if not isinstance(value, str) or not value or cell.style in WRAPPED:
@@ -100,9 +101,16 @@ class SheetPlan:
             right = cells.get((row, col + 1))
             if right is None or right.value is None or right.value == "":
                 continue
-            longest = max(len(line) for line in value.split("\n"))
-            bold = cell.style in BOLD or cell.style.startswith("out:")
-            need = min(cap, longest * (1.12 if bold else 1.0) + 1.5)
+            length = len(value)
+            if "\n" in value:
+                length = max(len(line) for line in value.split("\n"))
+            style = cell.style
+            key = (col, style in BOLD or style.startswith("out:"))
+            if length > longest.get(key, 0):
+                longest[key] = length
+        widths = self.widths
+        for (col, bold), length in sorted(longest.items()):
+            need = min(cap, length * (1.12 if bold else 1.0) + 1.5)
             if need > widths.get(col, DEFAULT_WIDTH):
                 widths[col] = round(need, 1)
 
@@ -119,10 +127,12 @@ class SheetPlan:
         name: str | None = None,
         key: tuple[Any, ...] | None = None,
     ) -> Cell:
-        return self.put(row, col, Cell(INPUT, value, style, None, name, key))
+        cell = self.cells[(row, col)] = Cell(INPUT, value, style, None, name, key)
+        return cell
 
     def label(self, row: int, col: int, text: str, style: str = "label") -> Cell:
-        return self.put(row, col, Cell(LABEL, text, style))
+        cell = self.cells[(row, col)] = Cell(LABEL, text, style)
+        return cell
 
     def formula(
         self,
@@ -133,7 +143,8 @@ class SheetPlan:
         style: str,
         name: str | None = None,
     ) -> Cell:
-        return self.put(row, col, Cell(FORMULA, value, style, formula, name))
+        cell = self.cells[(row, col)] = Cell(FORMULA, value, style, formula, name)
+        return cell
 
 
 @dataclass
