@@ -1978,11 +1978,12 @@ class Layout:
             sh.formula(first + k, 1, formula, value, "calc:bool")
         last = first + len(rows) - 1
         sh.label(last + 2, 0, "All checks hold", "label_bold")
+        self.checks_hold = all(value for _, _, value in rows)
         sh.formula(
             last + 2,
             1,
             f"AND({area(None, first, 1, last)})",
-            all(value for _, _, value in rows),
+            self.checks_hold,
             "out:bool",
             self.name("master_check", "checks"),
         )
@@ -2090,7 +2091,7 @@ class Layout:
             r,
             1,
             f'IF(master_check,"{CHECKS_HOLD}","{CHECKS_FAIL}")',
-            CHECKS_HOLD if self.plan.cell("master_check").value else CHECKS_FAIL,
+            CHECKS_HOLD if self.checks_hold else CHECKS_FAIL,
             "out:text",
         )
 

@@ -453,7 +453,9 @@ _LABEL_ODD_RE = re.compile(r"\t|_x[0-9A-Fa-f]{1,4}_")
 
 def excel_length(value: str) -> int:
     """Length of ``value`` as Excel counts it: UTF-16 code units."""
-    return len(value) + sum(1 for ch in value if ord(ch) > 0xFFFF)
+    if value.isascii():
+        return len(value)
+    return len(value.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def identifier(value: Any, source: Source, path: PathKey) -> str:

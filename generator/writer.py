@@ -528,7 +528,8 @@ def _write_sheet(
                 cached = ""
             elif kind is NA:
                 cached = "#N/A"
-            code = write_formula(row, col, "=" + cell.formula, fmt, cached)
+            # Without its '=': _Worksheet takes the formula as it comes.
+            code = write_formula(row, col, cell.formula, fmt, cached)
         elif cell.kind == INPUT:
             if value is None or value == "":
                 code = ws.write_blank(row, col, None, fmt)
