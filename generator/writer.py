@@ -503,10 +503,11 @@ def _write_sheet(
     style_formats: dict[str, Any] = {}
     write_formula = ws.write_formula
     # Sorting the keys alone: sorting (key, cell) pairs is twenty times slower.
-    for count, (row, col) in enumerate(sorted(cells), 1):
+    for count, key in enumerate(sorted(cells), 1):
         if not count % _PROGRESS_EVERY:
             shown.advance(_PROGRESS_EVERY)
-        cell = cells[(row, col)]
+        cell = cells[key]
+        row, col = key
         style = cell.style
         if style == "header_wrap":
             # Tall enough for three lines: LibreOffice does not grow a row for
