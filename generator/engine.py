@@ -43,6 +43,7 @@ import zipfile
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from generator.errors import InfercostError
 
@@ -51,6 +52,7 @@ __all__ = [
     "Cancelled",
     "EngineError",
     "available_engines",
+    "read_cell_values",
     "read_values",
     "recalculate_to",
     "recalculated_values",
@@ -221,25 +223,42 @@ def read_values(path: Path | str) -> dict[str, dict[str, object]]:
 
     The file is opened read-only and never saved.
     """
+    return {
+        title: {_a1(row, col): value for (row, col), value in cells.items()}
+        for title, cells in read_cell_values(path).items()
+    }
+
+
+def read_cell_values(path: Path | str) -> dict[str, dict[tuple[int, int], object]]:
+    """:func:`read_values` keyed by position: ``{(row, col): value}``, 0-based.
+
+    The same cells and values, without building an "A1" string for each
+    (a large workbook has half a million).
+    """
     with warnings.catch_warnings():
         # Gnumeric's xlsx has no default cell style; openpyxl warns and
         # substitutes its own, which does not affect values.
         warnings.filterwarnings("ignore", message="Workbook contains no default style")
         book = load_workbook(Path(path), read_only=True, data_only=True)
     try:
-        values: dict[str, dict[str, object]] = {}
+        values: dict[str, dict[tuple[int, int], object]] = {}
         for sheet in book.worksheets:
             # The stored dimension may be stale; read every row present.
             sheet.reset_dimensions()
-            cells: dict[str, object] = {}
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if cell.value is not None and cell.value != "":
-                        cells[cell.coordinate] = cell.value
+            cells: dict[tuple[int, int], object] = {}
+            for row, found in enumerate(sheet.iter_rows(values_only=True)):
+                for col, value in enumerate(found):
+                    if value is not None and value != "":
+                        cells[(row, col)] = value
             values[sheet.title] = cells
         return values
     finally:
         book.close()
+
+
+def _a1(row: int, col: int) -> str:
+    """The A1 reference of the 0-based (row, col)."""
+    return f"{get_column_letter(col + 1)}{row + 1}"
 
 
 def _find_binary(engine: str) -> str | None:

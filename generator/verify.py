@@ -41,7 +41,13 @@ from typing import Any
 from defusedxml import ElementTree
 
 from . import progress, stopping
-from .engine import ENGINES, EngineError, available_engines, read_values, recalculate_to
+from .engine import (
+    ENGINES,
+    EngineError,
+    available_engines,
+    read_cell_values,
+    recalculate_to,
+)
 from .errors import InputError
 from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
 from .plan import FORMULA, NA, Cell, Plan, Validation, a1, ref
@@ -183,8 +189,9 @@ def read_workbook(
     """Read an infercost workbook; InputError (exit 2) if it is not one.
 
     ``on_recognised`` is called once the file has passed the safety checks
-    and its metadata says infercost made it, before the (slow) reading of
-    every cell: verify starts the engine there, so both run at once.
+    and its metadata sheet says infercost made it, before the (slow) loading
+    of the book that sheet holds and the reading of every cell: verify
+    starts the engine there, so both run at once.
     """
     wb = open_workbook(path)
     try:
@@ -215,10 +222,10 @@ def read_workbook(
                 f"{max(present, 0):,} are there); rebuild the workbook",
                 file=str(path),
             )
-        text = "".join(str(meta.get((3 + i, 0), "")) for i in range(count))
-        built = load_book_text(text, f"{path} (metadata sheet)")
         if on_recognised is not None:
             on_recognised()
+        text = "".join(str(meta.get((3 + i, 0), "")) for i in range(count))
+        built = load_book_text(text, f"{path} (metadata sheet)")
         package = read_package(path)
         hiding: dict[str, dict[tuple[int, int], str]] = {}
         cells = {
@@ -1163,7 +1170,7 @@ class Recalculation:
             cancel=self._cancel,
         )
 
-    def values(self) -> dict[str, dict[str, Any]]:
+    def values(self) -> dict[str, dict[tuple[int, int], Any]]:
         """Wait for the engine; its results (EngineError if it failed)."""
         try:
             try:
@@ -1173,7 +1180,7 @@ class Recalculation:
                     raise SystemExit(STOPPED_STATUS) from None
                 raise
             try:
-                values = read_values(out)
+                values = read_cell_values(out)
             except Exception as exc:  # openpyxl raises many types on a bad package
                 raise EngineError(
                     f"{self.engine} wrote an unreadable workbook for "
@@ -1181,8 +1188,8 @@ class Recalculation:
                 ) from None
         finally:
             self.close()
-        title, cell = self.canary
-        got = values.get(title, {}).get(cell)
+        title, row, col = self.canary
+        got = values.get(title, {}).get((row, col))
         if not (
             isinstance(got, (int, float))
             and not isinstance(got, bool)
@@ -1190,8 +1197,8 @@ class Recalculation:
         ):
             raise EngineError(
                 f"{self.engine} did not recalculate {self.path.name}: the canary "
-                f"cell {title}!{cell} (={CANARY_FORMULA}) holds {_show_value(got)}"
-                f", not {CANARY_RESULT}"
+                f"cell {title}!{a1(row, col)} (={CANARY_FORMULA}) holds "
+                f"{_show_value(got)}, not {CANARY_RESULT}"
             )
         return values
 
@@ -1204,11 +1211,14 @@ class Recalculation:
         self._tmp.cleanup()
 
 
-def _plant_canary(src: Path, dest: Path) -> tuple[str, str]:
-    """Copy ``src`` to ``dest`` with the canary formula added; its (title, A1).
+def _plant_canary(src: Path, dest: Path) -> tuple[str, int, int]:
+    """Copy ``src`` to ``dest`` with the canary formula added; its (title, row, col).
 
     The canary is a new row below the last of the metadata sheet:
-    ``=CANARY_FORMULA`` with the cached result :data:`CANARY_VALUE`.
+    ``=CANARY_FORMULA`` with the cached result :data:`CANARY_VALUE`. Only
+    the engine reads the copy: it is compressed at the fastest level, in
+    half the time of the default (verify waits for it before the engine
+    starts).
     """
     with zipfile.ZipFile(src) as package:
         part = _sheet_part(package, METADATA)
@@ -1238,13 +1248,13 @@ def _plant_canary(src: Path, dest: Path) -> tuple[str, str]:
             text = text[: close.start()] + planted + text[close.end() :]
         else:
             text = text[: close.start()] + planted + text[close.start() :]
-        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED) as out:
+        with zipfile.ZipFile(dest, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             for item in package.infolist():
                 data = package.read(item.filename)
                 if item.filename == part:
                     data = text.encode("utf-8")
-                out.writestr(item, data)
-    return METADATA, cell
+                out.writestr(item.filename, data)
+    return METADATA, row - 1, 0
 
 
 def _sheet_part(package: zipfile.ZipFile, title: str) -> str:
@@ -1285,7 +1295,7 @@ def same_value(expected: Any, actual: Any, tolerance: float) -> bool:
 
 def check_values(
     plan: Plan,
-    values: dict[str, dict[str, Any]],
+    values: dict[str, dict[tuple[int, int], Any]],
     engine: str,
     tolerance: float,
     kind: str = "value",
@@ -1293,8 +1303,10 @@ def check_values(
 ) -> list[Finding]:
     """Compare every formula's value in ``values`` with the model's.
 
-    A difference is a mismatch of ``kind`` ("value"; "stale", a warning, for
-    cached values behind a recalculating engine). When every formula and
+    ``values`` maps each sheet title to ``{(row, col): value}`` (0-based), as
+    :func:`generator.engine.read_cell_values` reads them. A difference is a
+    mismatch of ``kind`` ("value"; "stale", a warning, for cached values
+    behind a recalculating engine). When every formula and
     defined name is the model's (``intact``), ``#NAME?`` can only mean that
     the engine lacks a function: a warning that the cell is not verifiable
     with ``engine``. Any other error value where the model has a result is a
@@ -1308,10 +1320,10 @@ def check_values(
         for (row, col), cell in sheet.cells.items():
             if cell.kind != FORMULA:
                 continue
-            where = a1(row, col)
-            actual = got.get(where)
+            actual = got.get((row, col))
             if same_value(cell.value, actual, tolerance):
                 continue
+            where = a1(row, col)
             expected = cell.value
             found_kind, found_severity = kind, severity
             message = (
@@ -1483,13 +1495,17 @@ def _verify_steps(
     )
     result.names = len(plan.names())
     if not input_findings:
+        stale: list[Finding] = []
         if engine == "cached":
             engine_start = time.perf_counter()
-            values = read_values(path)
+            values = read_cell_values(path)
         else:
             engine_start = recalculation[0].started
             shown.advance(1, "reading cached values")
-            cached = read_values(path)
+            # Compared while the engine runs; reported after its findings.
+            cached = read_cell_values(path)
+            stale = check_values(plan, cached, "cached", tolerance, "stale")
+            del cached
             shown.advance(1, f"waiting for {engine}")
             values = recalculation[0].values()
         shown.advance(1, "comparing values")
@@ -1515,7 +1531,7 @@ def _verify_steps(
             ]
         result.findings += mismatches
         if engine != "cached":
-            result.findings += check_values(plan, cached, "cached", tolerance, "stale")
+            result.findings += stale
         elif changed and any(f.kind == "value" for f in mismatches):
             result.findings.append(
                 Finding(
