@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -651,25 +651,27 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
                 continue
             checked += 1
             found = cells.get((row, col))
-            where = a1(row, col)
             expected = "=" + cell.formula
-            if is_formula(found):
-                if found != expected and normal_formula(found) != normal_formula(
-                    expected
-                ):
-                    findings.append(
-                        Finding(
-                            "formula",
-                            "formula differs from the model's",
-                            "error",
-                            sheet.title,
-                            where,
-                            cell.name,
-                            expected,
-                            expected,
-                            found,
-                        )
+            formula = is_formula(found)
+            if formula and (
+                found == expected or normal_formula(found) == normal_formula(expected)
+            ):
+                continue
+            where = a1(row, col)
+            if formula:
+                findings.append(
+                    Finding(
+                        "formula",
+                        "formula differs from the model's",
+                        "error",
+                        sheet.title,
+                        where,
+                        cell.name,
+                        expected,
+                        expected,
+                        found,
                     )
+                )
             elif found is None:
                 findings.append(
                     Finding(
@@ -700,11 +702,17 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
                 )
     names, expected_names = check_names(workbook, plan)
     findings += names
-    # Functions outside the compatibility list, anywhere in the workbook.
+    # Functions outside the compatibility list, anywhere in the workbook:
+    # looked for cell by cell only on a sheet that has one.
     for title, cells in workbook.cells.items():
-        for (row, col), value in cells.items():
-            if not is_formula(value):
-                continue
+        calls = [
+            (where, value)
+            for where, value in cells.items()
+            if is_formula(value) and "(" in value
+        ]
+        if _all_functions(value for _, value in calls) <= COMPATIBLE:
+            continue
+        for (row, col), value in calls:
             for fn in _functions(value):
                 if fn not in COMPATIBLE:
                     findings.append(
@@ -1123,10 +1131,29 @@ def check_names(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]:
     return findings, len(expected)
 
 
+#: A string literal of a formula.
+_STRING = re.compile(r'"(?:[^"]|"")*"')
+
+
 def _functions(formula: str) -> set[str]:
-    bare = re.sub(r'"(?:[^"]|"")*"', '""', formula.upper())
+    """The functions ``formula`` calls, upper case, prefixes and aliases undone."""
+    return _function_names(FUNCTION_RE.findall(_STRING.sub('""', formula.upper())))
+
+
+def _all_functions(formulas: Iterable[str]) -> set[str]:
+    """The union of :func:`_functions` of ``formulas``, in one scan.
+
+    String literals are blanked formula by formula; the formulas are then
+    joined by a line break, which ends a name before it and lets one start
+    after it as the ends of a formula do (no name holds one).
+    """
+    text = "\n".join(_STRING.sub('""', f) if '"' in f else f for f in formulas)
+    return _function_names(set(FUNCTION_RE.findall(text.upper())))
+
+
+def _function_names(called: Iterable[str]) -> set[str]:
     found = set()
-    for fn in FUNCTION_RE.findall(bare):
+    for fn in called:
         while fn.startswith(("_XLFN.", "_XLWS.")):
             fn = fn[6:]
         found.add(FUNCTION_ALIASES.get(fn, fn))
