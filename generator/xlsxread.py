@@ -25,6 +25,7 @@ from typing import Any
 import openpyxl
 import openpyxl.xml
 from defusedxml import DefusedXmlException, ElementTree
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from .errors import InputError
@@ -140,9 +141,7 @@ def open_workbook(path: Path, *, data_only: bool = False) -> Any:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            workbook = openpyxl.load_workbook(
-                path, read_only=True, data_only=data_only, keep_links=False
-            )
+            workbook = load_read_only(path, data_only=data_only)
         with zipfile.ZipFile(path) as package:
             workbook.infercost_inline_strings = (
                 "xl/sharedStrings.xml" not in package.namelist()
@@ -154,6 +153,63 @@ def open_workbook(path: Path, *, data_only: bool = False) -> Any:
         raise InputError(
             f"cannot read the workbook: {type(exc).__name__}: {exc}", file=str(path)
         ) from None
+
+
+def load_read_only(path: Path | str, *, data_only: bool = False) -> Any:
+    """openpyxl's read-only workbook of ``path``, its defined names not parsed.
+
+    As :func:`openpyxl.load_workbook` opens it (``read_only=True``,
+    ``keep_links=False``), except that openpyxl does not turn every
+    ``<definedName>`` into an object: cells never need them
+    (:func:`read_package` reads the names as stored), and a large infercost
+    workbook has 40,000, half a second of CPU at each opening. The workbook
+    part reaches openpyxl without its ``<definedNames>`` element when that
+    is plain (see :func:`_without_defined_names`), else as stored. No safety
+    check: a file from outside goes through :func:`open_workbook`.
+    """
+    reader = ExcelReader(path, read_only=True, data_only=data_only, keep_links=False)
+    reader.archive = _NamesLeftOut(reader.archive)
+    reader.read()
+    return reader.wb
+
+
+class _NamesLeftOut:
+    """A zip package whose parts read whole come without ``<definedNames>``."""
+
+    def __init__(self, package: zipfile.ZipFile) -> None:
+        self._package = package
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._package, name)
+
+    def read(self, name: Any, pwd: bytes | None = None) -> bytes:
+        return _without_defined_names(self._package.read(name, pwd))
+
+
+_NAMES_START = b"<definedNames>"
+_NAMES_END = b"</definedNames>"
+
+
+def _without_defined_names(data: bytes) -> bytes:
+    """XML ``data`` without its ``<definedNames>`` element, if it is plain.
+
+    Plain: one start tag and one end tag after it, spelt without a prefix
+    or spaces, and no CDATA section or comment in the part (where the same
+    bytes would not be markup). Anything else is returned as it is.
+    """
+    start = data.find(_NAMES_START)
+    if start < 0:
+        return data
+    end = data.find(_NAMES_END, start)
+    if (
+        end < 0
+        or data.find(_NAMES_START, start + 1) >= 0
+        or data.find(_NAMES_END, end + 1) >= 0
+        or b"<![CDATA[" in data
+        or b"<!--" in data
+    ):
+        return data
+    return data[:start] + data[end + len(_NAMES_END) :]
 
 
 def worksheet_titles(workbook: Any) -> list[str]:
