@@ -43,7 +43,9 @@ from defusedxml import ElementTree
 from . import progress, stopping
 from .engine import (
     ENGINES,
+    Cancelled,
     EngineError,
+    SplitRead,
     available_engines,
     read_cell_values,
     recalculate_to,
@@ -96,6 +98,10 @@ CANARY_RESULT = 5
 CANARY_VALUE = -12345
 #: Exit status after SIGTERM (128 + 15), as the CLI gives it.
 STOPPED_STATUS = 143
+#: A workbook file at least this large has the engine's results read by two
+#: processes (:class:`generator.engine.SplitRead`); for a smaller one the
+#: helper's start costs about what it saves.
+SPLIT_READ_MIN_BYTES = 2_000_000
 
 
 @dataclass
@@ -1186,16 +1192,23 @@ class Recalculation:
         self.canary = _plant_canary(path, canary)
         self._cancel = threading.Event()
         stopping.register(self._cancel)
+        self._reader: SplitRead | None = None
+        if _size(path) >= SPLIT_READ_MIN_BYTES:
+            (work / "read").mkdir()
+            self._reader = SplitRead(work / "read")
         self._pool = ThreadPoolExecutor(max_workers=1)
         self._future = self._pool.submit(
-            recalculate_to,
-            canary,
-            engine,
-            work / "recalculated.xlsx",
-            timeout,
-            label=path.name,
-            cancel=self._cancel,
+            self._recalculate, canary, work / "recalculated.xlsx", timeout
         )
+
+    def _recalculate(self, canary: Path, out: Path, timeout: float) -> Path:
+        """The engine's run, in its thread; the helper reads as soon as it ends."""
+        out = recalculate_to(
+            canary, self.engine, out, timeout, label=self.path.name, cancel=self._cancel
+        )
+        if self._reader is not None:
+            self._reader.begin(out)
+        return out
 
     def values(self) -> dict[str, dict[tuple[int, int], Any]]:
         """Wait for the engine; its results (EngineError if it failed)."""
@@ -1207,7 +1220,12 @@ class Recalculation:
                     raise SystemExit(STOPPED_STATUS) from None
                 raise
             try:
-                values = read_cell_values(out)
+                if self._reader is not None:
+                    values = self._reader.values(self._cancel)
+                else:
+                    values = read_cell_values(out)
+            except Cancelled:  # SIGTERM while waiting for the helper
+                raise SystemExit(STOPPED_STATUS) from None
             except Exception as exc:  # openpyxl raises many types on a bad package
                 raise EngineError(
                     f"{self.engine} wrote an unreadable workbook for "
@@ -1234,8 +1252,17 @@ class Recalculation:
         if not self._future.done():
             self._cancel.set()
         self._pool.shutdown(wait=True)
+        if self._reader is not None:
+            self._reader.close()
         stopping.unregister(self._cancel)
         self._tmp.cleanup()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _plant_canary(src: Path, dest: Path) -> tuple[str, int, int]:
