@@ -264,6 +264,7 @@ def _findings(path: Path, monkeypatch, smallest: int) -> dict:
     import json
 
     monkeypatch.setattr(generator.verify, "SPLIT_READ_MIN_BYTES", smallest)
+    monkeypatch.setattr(generator.verify, "_cores", lambda: 2)
     args = ["verify", "--engine", "libreoffice", "--json", str(path)]
     result = CliRunner().invoke(main, args)
     assert result.exit_code in (0, 1), result.output
@@ -339,8 +340,8 @@ def test_sigterm_during_verify_ends_the_reading_helper_too(workbook_copy, tmp_pa
     scratch.mkdir()
     env = dict(os.environ, PATH=str(folder), TMPDIR=str(scratch))
     code = (
-        "import generator.verify; generator.verify.SPLIT_READ_MIN_BYTES = 0; "
-        "from generator.cli import main; main()"
+        "import generator.verify as v; v.SPLIT_READ_MIN_BYTES = 0; "
+        "v._cores = lambda: 2; from generator.cli import main; main()"
     )
     argv = [sys.executable, "-c", code, "verify", "--engine", "libreoffice"]
     child = subprocess.Popen(
