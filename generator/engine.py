@@ -328,7 +328,8 @@ class SplitRead:
             mine: dict[str, dict[tuple[int, int], object]] = {}
             if self._helper is not None:
                 _claim_sheets(book, self._work, mine)
-            theirs = self._collect(stop)
+            everything = all(sheet.title in mine for sheet in book.worksheets)
+            theirs = {} if everything else self._collect(stop)
             values = {}
             for sheet in book.worksheets:
                 found = mine.get(sheet.title, theirs.get(sheet.title))
