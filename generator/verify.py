@@ -72,6 +72,7 @@ from .xlsxread import (
     open_workbook,
     read_package,
     sheet_cells,
+    without_defined_names,
     worksheet_titles,
 )
 from .yamlsource import Source
@@ -1325,7 +1326,10 @@ def _sheet_part(package: zipfile.ZipFile, title: str) -> str:
         "m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
         "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     }
-    root = ElementTree.fromstring(package.read("xl/workbook.xml"))
+    # The defined names, most of the part, hold no sheet: left unparsed.
+    root = ElementTree.fromstring(
+        without_defined_names(package.read("xl/workbook.xml"))
+    )
     rid = None
     for sheet in root.iterfind("m:sheets/m:sheet", ns):
         if sheet.get("name") == title:

@@ -164,7 +164,7 @@ def load_read_only(path: Path | str, *, data_only: bool = False) -> Any:
     (:func:`read_package` reads the names as stored), and a large infercost
     workbook has 40,000, half a second of CPU at each opening. The workbook
     part reaches openpyxl without its ``<definedNames>`` element when that
-    is plain (see :func:`_without_defined_names`), else as stored. No safety
+    is plain (see :func:`without_defined_names`), else as stored. No safety
     check: a file from outside goes through :func:`open_workbook`.
     """
     reader = ExcelReader(path, read_only=True, data_only=data_only, keep_links=False)
@@ -183,14 +183,14 @@ class _NamesLeftOut:
         return getattr(self._package, name)
 
     def read(self, name: Any, pwd: bytes | None = None) -> bytes:
-        return _without_defined_names(self._package.read(name, pwd))
+        return without_defined_names(self._package.read(name, pwd))
 
 
 _NAMES_START = b"<definedNames>"
 _NAMES_END = b"</definedNames>"
 
 
-def _without_defined_names(data: bytes) -> bytes:
+def without_defined_names(data: bytes) -> bytes:
     """XML ``data`` without its ``<definedNames>`` element, if it is plain.
 
     Plain: one start tag and one end tag after it, spelt without a prefix

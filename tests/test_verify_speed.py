@@ -170,7 +170,7 @@ PLAIN += b"</definedName></definedNames><calcPr/></workbook>"
 )
 def test_defined_names_are_left_out_only_when_plain(data, left_out):
     """Only one plain <definedNames> element is cut; anything odd is left as is."""
-    out = xlsxread._without_defined_names(data)
+    out = xlsxread.without_defined_names(data)
     if left_out:
         assert out == b"<workbook><sheets/><calcPr/></workbook>"
     else:
