@@ -24,8 +24,9 @@ Rules every run follows:
 - Failure is an :class:`EngineError` with a one-line message: engine not
   installed, timeout, engine crashed (non-zero exit), engine produced no
   output, output unreadable.
-- Values are read with openpyxl in read-only, data-only mode. Nothing is
-  ever saved through openpyxl.
+- Values are read with openpyxl in read-only, data-only mode, a large
+  workbook's by two processes at once (:class:`SplitRead`). Nothing is ever
+  saved through openpyxl.
 """
 
 from __future__ import annotations
