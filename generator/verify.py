@@ -67,6 +67,7 @@ from .pricebook import (
 from .xlsxread import (
     ChartRefs,
     DefinedName,
+    fewer_collections,
     format_hides,
     is_formula,
     open_workbook,
@@ -1484,7 +1485,10 @@ def verify_workbook(
             recalculation.append(Recalculation(path, engine, timeout))
 
     try:
-        return _verify(path, engine, why, tolerance, start_engine, recalculation, start)
+        with fewer_collections():
+            return _verify(
+                path, engine, why, tolerance, start_engine, recalculation, start
+            )
     finally:
         for running in recalculation:
             running.close()
