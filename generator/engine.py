@@ -24,33 +24,40 @@ Rules every run follows:
 - Failure is an :class:`EngineError` with a one-line message: engine not
   installed, timeout, engine crashed (non-zero exit), engine produced no
   output, output unreadable.
-- Values are read with openpyxl in read-only, data-only mode. Nothing is
-  ever saved through openpyxl.
+- Values are read with openpyxl in read-only, data-only mode, a large
+  workbook's by two processes at once (:class:`SplitRead`). Nothing is ever
+  saved through openpyxl.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import pickle
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
-from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from generator.errors import InfercostError
+from generator.xlsxread import fewer_collections, load_read_only
 
 __all__ = [
     "ENGINES",
     "Cancelled",
     "EngineError",
+    "SplitRead",
     "available_engines",
+    "read_cell_values",
     "read_values",
     "recalculate_to",
     "recalculated_values",
@@ -221,25 +228,190 @@ def read_values(path: Path | str) -> dict[str, dict[str, object]]:
 
     The file is opened read-only and never saved.
     """
+    return {
+        title: {_a1(row, col): value for (row, col), value in cells.items()}
+        for title, cells in read_cell_values(path).items()
+    }
+
+
+def read_cell_values(path: Path | str) -> dict[str, dict[tuple[int, int], object]]:
+    """:func:`read_values` keyed by position: ``{(row, col): value}``, 0-based.
+
+    The same cells and values, without building an "A1" string for each
+    (a large workbook has half a million).
+    """
+    book = _open_values(path)
+    try:
+        return {sheet.title: _sheet_values(sheet) for sheet in book.worksheets}
+    finally:
+        book.close()
+
+
+def _open_values(path: Path | str) -> Any:
     with warnings.catch_warnings():
         # Gnumeric's xlsx has no default cell style; openpyxl warns and
         # substitutes its own, which does not affect values.
         warnings.filterwarnings("ignore", message="Workbook contains no default style")
-        book = load_workbook(Path(path), read_only=True, data_only=True)
+        return load_read_only(Path(path), data_only=True)
+
+
+def _sheet_values(sheet: Any) -> dict[tuple[int, int], object]:
+    # The stored dimension may be stale; read every row present.
+    sheet.reset_dimensions()
+    cells: dict[tuple[int, int], object] = {}
+    for row, found in enumerate(sheet.iter_rows(values_only=True)):
+        for col, value in enumerate(found):
+            if value is not None and value != "":
+                cells[(row, col)] = value
+    return cells
+
+
+class SplitRead:
+    """:func:`read_cell_values` of one file, shared with a helper process.
+
+    openpyxl reads some 150,000 cells a second in one process; on two cores
+    a helper halves the wait for a large workbook. The helper (a Python of
+    its own, in its own session so Ctrl-C reaches only this process) is
+    started with the object: its interpreter and openpyxl take half a second
+    to load, better spent while the file is still being written. It waits
+    for :meth:`begin`, which any thread may call once the file exists.
+    :meth:`values` reads in this process too and returns what
+    :func:`read_cell_values` would. Both take the sheets in one order,
+    largest first by stored dimension, each claiming a sheet by creating a
+    file for it in ``work`` (a private folder), so they finish at about the
+    same time whichever starts first. A sheet the helper did not deliver (it
+    failed, or could not start) is read here, so its error is raised here.
+    :meth:`close` kills the helper if it still runs.
+    """
+
+    def __init__(self, work: Path) -> None:
+        self._work = work
+        self._path: Path | None = None
+        self._helper: subprocess.Popen[bytes] | None = None
+        root = str(Path(__file__).resolve().parent.parent)
+        code = (
+            f"import sys; sys.path.insert(0, {root!r}); "
+            "from generator.engine import _help_read; _help_read()"
+        )
+        try:
+            self._helper = subprocess.Popen(
+                [sys.executable, "-c", code],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,  # a failure here is the parent's to report
+                cwd=work,
+                start_new_session=True,
+            )
+        except OSError:  # cannot start a process: read alone
+            self._helper = None
+
+    def begin(self, path: Path | str) -> None:
+        """Have the helper start reading ``path``."""
+        self._path = Path(path)
+        if self._helper is not None and self._helper.stdin is not None:
+            try:
+                self._helper.stdin.write(f"{self._path.resolve()}\n".encode())
+                self._helper.stdin.close()
+            except OSError:  # the helper is gone; values() reads its share
+                pass
+
+    def values(
+        self, stop: threading.Event | None = None
+    ) -> dict[str, dict[tuple[int, int], object]]:
+        """Every sheet's values (after :meth:`begin`), in workbook order.
+
+        Setting ``stop`` while waiting for the helper raises
+        :class:`Cancelled`.
+        """
+        assert self._path is not None, "begin() first"
+        book = _open_values(self._path)
+        try:
+            mine: dict[str, dict[tuple[int, int], object]] = {}
+            if self._helper is not None:
+                _claim_sheets(book, self._work, mine)
+            everything = all(sheet.title in mine for sheet in book.worksheets)
+            theirs = {} if everything else self._collect(stop)
+            values = {}
+            for sheet in book.worksheets:
+                found = mine.get(sheet.title, theirs.get(sheet.title))
+                values[sheet.title] = _sheet_values(sheet) if found is None else found
+            return values
+        finally:
+            book.close()
+
+    def _collect(self, stop: threading.Event | None) -> dict[str, Any]:
+        """The sheets the helper read (none if it failed or never started)."""
+        if self._helper is None:
+            return {}
+        while True:
+            try:
+                self._helper.wait(timeout=_POLL_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                if stop is not None and stop.is_set():
+                    raise Cancelled("reading values") from None
+        try:
+            with (self._work / _HELPER_RESULTS).open("rb") as handle:
+                found = pickle.load(handle)  # written by our helper, in our folder
+        except (OSError, EOFError, pickle.UnpicklingError):
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def close(self) -> None:
+        """Kill the helper if it still runs, and reap it."""
+        helper, self._helper = self._helper, None
+        if helper is None:
+            return
+        if helper.poll() is None:  # not reaped, so its pid is still its own
+            try:
+                os.killpg(helper.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        helper.wait()
+        if helper.stdin is not None:
+            helper.stdin.close()
+
+
+#: The file in which the helper of :class:`SplitRead` leaves what it read.
+_HELPER_RESULTS = "values.pickle"
+
+
+def _claim_sheets(book: Any, work: Path, into: dict[str, Any]) -> None:
+    """Read the sheets of ``book`` this process is first to claim in ``work``."""
+    sheets = sorted(
+        book.worksheets,
+        key=lambda sheet: -(sheet.max_row or 0) * (sheet.max_column or 0),
+    )
+    for index, sheet in enumerate(sheets):
+        try:
+            os.close(os.open(work / f"sheet-{index}", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            continue  # the other process has it
+        into[sheet.title] = _sheet_values(sheet)
+
+
+def _help_read() -> None:
+    """The helper of :class:`SplitRead`: the path comes on stdin, results in cwd."""
+    path = sys.stdin.readline().rstrip("\n")
+    if not path:
+        return  # closed before there was anything to read
+    done: dict[str, Any] = {}
     try:
-        values: dict[str, dict[str, object]] = {}
-        for sheet in book.worksheets:
-            # The stored dimension may be stale; read every row present.
-            sheet.reset_dimensions()
-            cells: dict[str, object] = {}
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if cell.value is not None and cell.value != "":
-                        cells[cell.coordinate] = cell.value
-            values[sheet.title] = cells
-        return values
+        book = _open_values(path)
+        try:
+            with fewer_collections():
+                _claim_sheets(book, Path.cwd(), done)
+        finally:
+            book.close()
     finally:
-        book.close()
+        with open(_HELPER_RESULTS + ".part", "wb") as handle:
+            pickle.dump(done, handle, pickle.HIGHEST_PROTOCOL)
+        os.replace(_HELPER_RESULTS + ".part", _HELPER_RESULTS)
+
+
+def _a1(row: int, col: int) -> str:
+    """The A1 reference of the 0-based (row, col)."""
+    return f"{get_column_letter(col + 1)}{row + 1}"
 
 
 def _find_binary(engine: str) -> str | None:
