@@ -49,7 +49,8 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from generator.errors import InfercostError
-from generator.xlsxread import fewer_collections, load_read_only
+from generator.gctune import few_collections
+from generator.xlsxread import load_read_only
 
 __all__ = [
     "ENGINES",
@@ -399,7 +400,7 @@ def _help_read() -> None:
     try:
         book = _open_values(path)
         try:
-            with fewer_collections():
+            with few_collections():
                 _claim_sheets(book, Path.cwd(), done)
         finally:
             book.close()

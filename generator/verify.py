@@ -52,6 +52,7 @@ from .engine import (
     recalculate_to,
 )
 from .errors import InputError
+from .gctune import few_collections
 from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
 from .plan import FORMULA, NA, Cell, Plan, Validation, a1, ref
 from .pricebook import (
@@ -67,7 +68,6 @@ from .pricebook import (
 from .xlsxread import (
     ChartRefs,
     DefinedName,
-    fewer_collections,
     format_hides,
     is_formula,
     open_workbook,
@@ -1485,7 +1485,7 @@ def verify_workbook(
             recalculation.append(Recalculation(path, engine, timeout))
 
     try:
-        with fewer_collections():
+        with few_collections():
             return _verify(
                 path, engine, why, tolerance, start_engine, recalculation, start
             )

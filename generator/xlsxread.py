@@ -14,13 +14,10 @@ a dependency of infercost); nothing is ever saved through openpyxl.
 
 from __future__ import annotations
 
-import gc
 import posixpath
 import re
 import warnings
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,24 +210,6 @@ def without_defined_names(data: bytes) -> bytes:
     ):
         return data
     return data[:start] + data[end + len(_NAMES_END) :]
-
-
-@contextmanager
-def fewer_collections(every: int = 10_000) -> Iterator[None]:
-    """Run Python's cycle collector after ``every`` allocations, not 700.
-
-    Reading a large workbook makes millions of small objects that form no
-    cycles, and the collector keeps walking them: on the LiteLLM workbook
-    it took about 1 s of the 12 s of CPU of ``verify --engine cached``; at
-    10,000 almost none, with the same peak memory. The thresholds are the
-    process's; they are put back on leaving.
-    """
-    before = gc.get_threshold()
-    gc.set_threshold(every, *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 def worksheet_titles(workbook: Any) -> list[str]:

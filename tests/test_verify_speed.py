@@ -368,15 +368,3 @@ def test_sigterm_during_verify_ends_the_reading_helper_too(workbook_copy, tmp_pa
     assert _gone(int(pid_file.read_text()))
     assert _gone(helpers[0])
     assert list(scratch.iterdir()) == []
-
-
-def test_fewer_collections_puts_the_thresholds_back():
-    """The collector runs less often inside, as before after, even on an error."""
-    import gc
-
-    before = gc.get_threshold()
-    with pytest.raises(RuntimeError):
-        with xlsxread.fewer_collections(12_345):
-            assert gc.get_threshold() == (12_345, *before[1:])
-            raise RuntimeError
-    assert gc.get_threshold() == before
