@@ -667,49 +667,25 @@ def check_structure(workbook: Workbook, plan: Plan) -> tuple[list[Finding], int]
                 found == expected or normal_formula(found) == normal_formula(expected)
             ):
                 continue
-            where = a1(row, col)
             if formula:
-                findings.append(
-                    Finding(
-                        "formula",
-                        "formula differs from the model's",
-                        "error",
-                        sheet.title,
-                        where,
-                        cell.name,
-                        expected,
-                        expected,
-                        found,
-                    )
-                )
+                kind, message = "formula", "formula differs from the model's"
             elif found is None:
-                findings.append(
-                    Finding(
-                        "missing",
-                        "formula is missing (empty cell)",
-                        "error",
-                        sheet.title,
-                        where,
-                        cell.name,
-                        expected,
-                        expected,
-                        None,
-                    )
-                )
+                kind, message = "missing", "formula is missing (empty cell)"
             else:
-                findings.append(
-                    Finding(
-                        "hard-coded",
-                        "a typed value where a formula belongs",
-                        "error",
-                        sheet.title,
-                        where,
-                        cell.name,
-                        expected,
-                        expected,
-                        found,
-                    )
+                kind, message = "hard-coded", "a typed value where a formula belongs"
+            findings.append(
+                Finding(
+                    kind,
+                    message,
+                    "error",
+                    sheet.title,
+                    a1(row, col),
+                    cell.name,
+                    expected,
+                    expected,
+                    found,
                 )
+            )
     names, expected_names = check_names(workbook, plan)
     findings += names
     # Functions outside the compatibility list, anywhere in the workbook:
