@@ -828,6 +828,8 @@ def _json_document(text: str, name: str) -> Any:
         raise InputError(
             "lists and mappings are nested too deeply", file=name
         ) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits
+        raise InputError(f"cannot read a number: {exc}", file=name) from None
 
 
 def merge_parts(parts: list[_Part]) -> Book:

@@ -1672,7 +1672,12 @@ def render(result: Result, limit: int = 50) -> str:
             lines.append(f"    ... and {len(result.changed_inputs) - 20} more")
     errors = [f for f in result.findings if f.severity == "error"]
     stale = [f for f in result.findings if f.kind == "stale" and f.sheet]
-    warnings = [f for f in result.findings if f.severity != "error" and f not in stale]
+    # By identity: comparing findings by value made this quadratic (tens of
+    # thousands of stale warnings took ten minutes).
+    stale_ids = {id(f) for f in stale}
+    warnings = [
+        f for f in result.findings if f.severity != "error" and id(f) not in stale_ids
+    ]
     for f in errors[:limit]:
         text = (
             f"  MISMATCH {f.where()}: {f.message}"

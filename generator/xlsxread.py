@@ -194,8 +194,9 @@ def without_defined_names(data: bytes) -> bytes:
     """XML ``data`` without its ``<definedNames>`` element, if it is plain.
 
     Plain: one start tag and one end tag after it, spelt without a prefix
-    or spaces, and no CDATA section or comment in the part (where the same
-    bytes would not be markup). Anything else is returned as it is.
+    or spaces, and no CDATA section, comment or processing instruction but
+    the XML declaration in the part (where the same bytes would not be
+    markup). Anything else is returned as it is.
     """
     start = data.find(_NAMES_START)
     if start < 0:
@@ -207,6 +208,7 @@ def without_defined_names(data: bytes) -> bytes:
         or data.find(_NAMES_END, end + 1) >= 0
         or b"<![CDATA[" in data
         or b"<!--" in data
+        or data.find(b"<?", 1) >= 0  # a processing instruction past the prolog
     ):
         return data
     return data[:start] + data[end + len(_NAMES_END) :]

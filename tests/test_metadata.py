@@ -99,3 +99,9 @@ def test_workbook_with_yaml_metadata_still_verifies(tmp_path, monkeypatch):
     result = verify_workbook(path, engine="cached")
     assert result.ok, [f.message for f in result.findings]
     assert result.formulas > 2000
+
+
+def test_a_json_integer_too_long_to_read_is_an_input_error():
+    """Python refuses to read an integer of more than 4,300 digits: one line."""
+    with pytest.raises(InputError, match="cannot read a number"):
+        load_book_text('{"format": 1' + "0" * 5000 + "}", "metadata")
