@@ -385,7 +385,9 @@ _SUSPECT_NAMES = (
 _LONGEST_NAME = max(map(len, _SUSPECT_NAMES))
 _NAMESPACE_URL = re.compile(rb"xmlns(?::[\w.-]+)?\s*=\s*[\"'][a-z]+$", re.IGNORECASE)
 _CHUNK = 4 * 1024 * 1024
-_OVERLAP = 4096
+#: Bytes of one chunk read again with the next: more than the longest
+#: formula element (8,192 characters, each at most 6 bytes escaped).
+_OVERLAP = 65536
 _MAX_SMALL = 16 * 1024 * 1024
 
 
@@ -518,6 +520,8 @@ def _is_suspect(data: bytes) -> bool:
     endings = {piece.rstrip()[-_LONGEST_NAME:] for piece in low.split(b"(")[:-1]}
     if any(ending.endswith(_SUSPECT_NAMES) for ending in endings):
         return True
+    if _formula_holds_element(data):
+        return True
     at = low.find(b"<?", 1) if b"?" in data else -1
     while at >= 0:
         if not low.startswith(b"<?xml ", at):
@@ -528,6 +532,41 @@ def _is_suspect(data: bytes) -> bool:
         if not _NAMESPACE_URL.search(data, max(0, at - 80), at):
             return True  # not xmlns="http://schemas...", a namespace
         at = data.find(b"://", at + 3)
+    return False
+
+
+#: Start tags of the formula elements the quick scan follows; a prefixed one
+#: (``<x:f>``) is unusual enough to be parsed exactly.
+_FORMULA_STARTS = (b"<f", b"<formula", b"<formula1", b"<formula2", b"<definedName")
+
+
+def _formula_holds_element(data: bytes) -> bool:
+    """Whether a formula element of ``data`` holds another element.
+
+    Its text is what an XML parser joins, so ``INDIRECT<x/>(...)`` or
+    ``IND<x></x>IRECT(...)`` is a call that no byte search for a name sees:
+    such a part is parsed exactly. A formula element cut by the end of
+    ``data`` is looked at again with the next chunk (the overlap).
+    """
+    if (
+        b":f>" in data
+        or b":f " in data
+        or b":formula" in data
+        or b":definedName" in data
+    ):
+        return True
+    for start in _FORMULA_STARTS:
+        at = data.find(start)
+        while at >= 0:
+            after = data[at + len(start) : at + len(start) + 1]
+            end = data.find(b">", at)
+            if end < 0:
+                break
+            if after in (b">", b" ", b"\t", b"\n", b"\r") and data[end - 1] != 0x2F:
+                text_end = data.find(b"<", end)
+                if text_end >= 0 and data[text_end + 1 : text_end + 2] != b"/":
+                    return True  # the next tag opens an element, not this one's end
+            at = data.find(start, end)
     return False
 
 

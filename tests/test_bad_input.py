@@ -1525,6 +1525,18 @@ CRAFTED: list[tuple[str, Callable[[dict[str, bytes]], None], str]] = [
         _formula('<![CDATA[_xlfn.WEBSERVICE("http://example.invalid/")]]>'),
         "calls WEBSERVICE",
     ),
+    (
+        # An element inside the formula: its text is still INDIRECT(...) to
+        # an XML parser, and Gnumeric evaluates it.
+        "indirect-split-by-element",
+        _formula("INDIRECT<x/>(&quot;Inputs!C11&quot;)"),
+        "calls INDIRECT",
+    ),
+    (
+        "name-split-by-element",
+        _formula("IND<x></x>IRECT(&quot;Inputs!C11&quot;)"),
+        "calls INDIRECT",
+    ),
     ("dde", _formula("cmd|' /C calc'!A0"), "DDE"),
     ("other-workbook", _formula("[1]Sheet1!A1*2"), "another workbook"),
     (

@@ -142,8 +142,40 @@ XML_PARTS = st.sampled_from(
 
 @given(st.lists(XML_PARTS, max_size=16).map(b"".join))
 def test_byte_scan_finds_what_the_regular_expressions_found(data):
-    """The split-based scan for called names agrees with one regex per name."""
-    assert xlsxread._is_suspect(data) == _suspect_as_before(data)
+    """The split-based scan for called names agrees with one regex per name;
+    it also sends a part to the exact parse when a formula element holds
+    another element (a name the bytes do not show whole)."""
+    expected = _suspect_as_before(data) or xlsxread._formula_holds_element(data)
+    assert xlsxread._is_suspect(data) == expected
+
+
+@pytest.mark.parametrize(
+    ("data", "holds"),
+    [
+        (b"<c><f>SUM(A1:A2)</f><v>3</v></c>", False),
+        (b'<c><f t="shared" si="0"/><v>3</v></c>', False),
+        (b"<dataValidation><formula1>0</formula1><formula2>1</formula2>", False),
+        (b"<definedNames><definedName name='a'>S!$A$1</definedName>", False),
+        (b"<c><f>INDIRECT<x/>(A1)</f></c>", True),
+        (b"<c><f >IND<x></x>IRECT(A1)</f></c>", True),
+        (b"<formula1>IND<x/>IRECT(A1)</formula1>", True),
+        (b"<definedName name='a'>IND<x/>IRECT(A1)</definedName>", True),
+        (b"<c><x:f>SUM(A1)</x:f></c>", True),
+    ],
+    ids=[
+        "plain",
+        "shared",
+        "validation",
+        "name",
+        "child",
+        "split",
+        "formula1",
+        "defined-name",
+        "prefixed",
+    ],
+)
+def test_formula_element_holding_an_element_is_found(data, holds):
+    assert xlsxread._formula_holds_element(data) is holds
 
 
 # ---------------------------------------------------------------------------
