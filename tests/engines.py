@@ -8,6 +8,10 @@ the test is skipped with the reason.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -27,3 +31,57 @@ def require_engine(engine: str) -> None:
     if on_ci():
         pytest.fail(f"{message} (CI=true: engines are required)")
     pytest.skip(message)
+
+
+#: A LibreOffice that never finishes: it writes its child's pid and waits.
+HANGING_SOFFICE = """#!/bin/sh
+/bin/sleep 120 &
+echo $! > {pid_file}
+wait
+"""
+
+
+def hanging_soffice(folder: Path, pid_file: Path) -> dict[str, str]:
+    """An environment whose only soffice hangs, writing its child's pid."""
+    folder.mkdir()
+    fake = folder / "soffice"
+    fake.write_text(HANGING_SOFFICE.format(pid_file=pid_file))
+    fake.chmod(0o755)
+    return {"PATH": str(folder)}
+
+
+def verify_with_hanging_engine(
+    workbook: Path, tmp_path: Path, code: str = "from generator.cli import main; main()"
+) -> tuple[subprocess.Popen[str], Path, Path]:
+    """``verify --engine libreoffice`` of ``workbook`` in a child Python (``code``
+    starts the CLI), returned once its engine hangs: (child, the engine's pid
+    file, the child's TMPDIR)."""
+    pid_file = tmp_path / "child.pid"
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = dict(os.environ, TMPDIR=str(scratch))
+    env.update(hanging_soffice(tmp_path / "bin", pid_file))
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "verify",
+            "--engine",
+            "libreoffice",
+            str(workbook),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() or not pid_file.read_text().strip():
+        if child.poll() is not None or time.monotonic() > deadline:
+            child.kill()
+            raise AssertionError(
+                f"the fake engine never started: {child.stderr.read()}"
+            )
+        time.sleep(0.05)
+    return child, pid_file, scratch

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from engines import require_engine
+from engines import hanging_soffice, require_engine, verify_with_hanging_engine
 from xlsx_edit import (
     add_defined_name,
     add_row,
@@ -896,21 +896,6 @@ def test_negative_tolerance_is_a_usage_error(built_workbook):
 
 # --- a hanging engine: timeout and SIGTERM ------------------------------------
 
-HANGING_SOFFICE = """#!/bin/sh
-/bin/sleep 120 &
-echo $! > {pid_file}
-wait
-"""
-
-
-def _hanging_soffice(folder: Path, pid_file: Path) -> dict[str, str]:
-    """An environment whose only soffice hangs, writing its child's pid."""
-    folder.mkdir()
-    fake = folder / "soffice"
-    fake.write_text(HANGING_SOFFICE.format(pid_file=pid_file))
-    fake.chmod(0o755)
-    return {"PATH": str(folder)}
-
 
 def _dead(pid: int, within: float = 5.0) -> bool:
     import time
@@ -932,7 +917,7 @@ def test_engine_timeout_names_the_workbook_not_a_temporary_copy(
 ):
     """--timeout: exit 2, one line naming the user's file; the engine is killed."""
     pid_file = tmp_path / "child.pid"
-    for key, value in _hanging_soffice(tmp_path / "bin", pid_file).items():
+    for key, value in hanging_soffice(tmp_path / "bin", pid_file).items():
         monkeypatch.setenv(key, value)
     before = digest(workbook_copy)
     run = verify(workbook_copy, "libreoffice", "--timeout", "2")
@@ -946,31 +931,10 @@ def test_engine_timeout_names_the_workbook_not_a_temporary_copy(
 
 def test_sigterm_during_verify_stops_the_engine_and_cleans_up(workbook_copy, tmp_path):
     """A verify stopped with SIGTERM kills the engine it started and its files."""
-    import os
     import signal
-    import time
 
-    pid_file = tmp_path / "child.pid"
-    env = dict(os.environ)
-    env.update(_hanging_soffice(tmp_path / "bin", pid_file))
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    env["TMPDIR"] = str(scratch)
-    code = "from generator.cli import main; main()"
-    argv = [sys.executable, "-c", code, "verify", "--engine", "libreoffice"]
-    child = subprocess.Popen(
-        [*argv, str(workbook_copy)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child, pid_file, scratch = verify_with_hanging_engine(workbook_copy, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while not pid_file.exists() or not pid_file.read_text().strip():
-            assert child.poll() is None, child.stderr.read()
-            assert time.monotonic() < deadline, "the fake engine never started"
-            time.sleep(0.05)
         child.send_signal(signal.SIGTERM)
         child.wait(timeout=120)  # a hang guard, generous for a loaded machine
     finally:

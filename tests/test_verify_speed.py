@@ -9,10 +9,8 @@ without its defined names, and the engine's results read by two processes.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,7 +18,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-from engines import require_engine
+from engines import require_engine, verify_with_hanging_engine
 from hypothesis import given
 from hypothesis import strategies as st
 from xlsx_edit import defined_name, replace_formula_with_value, set_cell_value
@@ -331,13 +329,6 @@ def test_verify_finds_the_same_with_its_results_read_in_two_processes(
     assert alone["findings"]
 
 
-HANGING_SOFFICE = """#!/bin/sh
-/bin/sleep 120 &
-echo $! > {pid_file}
-wait
-"""
-
-
 def _children(pid: int, marker: bytes) -> list[int]:
     """Processes whose parent is ``pid`` and whose command line holds ``marker``."""
     found = []
@@ -371,33 +362,12 @@ def test_sigterm_during_verify_ends_the_reading_helper_too(workbook_copy, tmp_pa
     """SIGTERM with the helper waiting: engine, helper and files all go."""
     if not sys.platform.startswith("linux"):
         pytest.skip("reads /proc")
-    pid_file = tmp_path / "child.pid"
-    folder = tmp_path / "bin"
-    folder.mkdir()
-    fake = folder / "soffice"
-    fake.write_text(HANGING_SOFFICE.format(pid_file=pid_file))
-    fake.chmod(0o755)
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    env = dict(os.environ, PATH=str(folder), TMPDIR=str(scratch))
     code = (
         "import generator.verify as v; v.SPLIT_READ_MIN_BYTES = 0; "
         "v._cores = lambda: 2; from generator.cli import main; main()"
     )
-    argv = [sys.executable, "-c", code, "verify", "--engine", "libreoffice"]
-    child = subprocess.Popen(
-        [*argv, str(workbook_copy)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    child, pid_file, scratch = verify_with_hanging_engine(workbook_copy, tmp_path, code)
     try:
-        deadline = time.monotonic() + 60
-        while not pid_file.exists() or not pid_file.read_text().strip():
-            assert child.poll() is None, child.stderr.read()
-            assert time.monotonic() < deadline, "the fake engine never started"
-            time.sleep(0.05)
         helpers = _children(child.pid, b"_help_read")
         assert len(helpers) == 1
         child.send_signal(signal.SIGTERM)
