@@ -498,6 +498,17 @@ class Layout:
             "calc:int",
             self.name("rank_decimals", "constants"),
         )
+        row += 1
+        sh.label(row, 0, "Rank shift", "label")
+        sh.label(row, 1, "a third of a rank step, added before rounding", "note")
+        sh.formula(
+            row,
+            2,
+            f"1/{m.RANK_SHIFT_DENOMINATOR}",
+            m.RANK_SHIFT,
+            "calc:shift",
+            self.name("rank_shift", "constants"),
+        )
         row += 2
         sh.label(row, 0, "Sensitivity: input shares", "label")
         sh.label(row, 1, "share of tokens", "note")
@@ -882,7 +893,7 @@ class Layout:
                 sh.formula(
                     r,
                     C_KEY,
-                    f'IF({cur[C_ELIG]}=1,ROUND({cur[C_COST]},rank_decimals),"")',
+                    f'IF({cur[C_ELIG]}=1,ROUND({cur[C_COST]}+rank_shift,rank_decimals),"")',
                     m.rank_key(costs[i]) if ok[i] else "",
                     "calc:money4",
                 )
@@ -1880,8 +1891,10 @@ class Layout:
                     if cur_ab is not None
                     and ok[i]
                     and ab(p)[1] != cur_ab[1]
-                    and (cur_ab[0] - ab(p)[0]) / (ab(p)[1] - cur_ab[1])
-                    == min(above_vals)
+                    and m.engine_equal(
+                        (cur_ab[0] - ab(p)[0]) / (ab(p)[1] - cur_ab[1]),
+                        min(above_vals),
+                    )
                 )
             ].id
         sh.label(res + 2, 0, "Row that takes over above", "label")
@@ -2138,7 +2151,9 @@ class Layout:
             at = [
                 row
                 for row in range(block.first, block.last + 1)
-                if low != "" and be_sheet.cells[(row, 8)].value == low
+                if low != ""
+                and isinstance(value := be_sheet.cells[(row, 8)].value, float | int)
+                and m.engine_equal(value, low)
             ]
             for k, (ids, src_col) in enumerate(((fixed_ids, 1), (token_ids, 2))):
                 if block.last < block.first:  # no fixed-cost row at all

@@ -21,10 +21,24 @@ from .pricebook import FIXED, PER_TOKEN, Book, Provider, Scenario  # noqa: F401
 
 TOKENS_PER_MILLION = 1_000_000
 #: Costs are ranked after rounding to this many decimals of a dollar, so that
-#: two rows whose costs differ only in the last binary digit (137.89125 and
-#: 137.89124999999999) tie, in Python and in every spreadsheet engine alike,
-#: and keep pricebook order. Pinned by tests/test_model.py.
-RANK_DECIMALS = 9
+#: two rows whose costs differ only in the last binary digits (827.3479596375
+#: and 827.3479596374999) tie, in Python and in every spreadsheet engine
+#: alike, and keep pricebook order. A millionth of a dollar a month: coarse
+#: enough that a cost of $1M a month still spans thousands of binary digits
+#: per step, fine enough that no two costs a user could tell apart tie.
+#: Pinned by tests/test_model.py.
+RANK_DECIMALS = 6
+#: Added to a cost before it is rounded for ranking: a third of a rounding
+#: step. Without it, the rounding's half-way points are exact decimals
+#: (827.3479595 at 6 decimals), which prices times volumes often give, and
+#: engines break such a half differently (Python by the binary value,
+#: LibreOffice and Excel by 15 decimal digits). With it, a cost must sit a
+#: sixth of a step past a multiple of the step, a number no decimal with
+#: fewer than 12 places is within 1e-12 of. The same division in Python and
+#: in the workbook (``rank_shift`` on the Inputs sheet), so both add the same
+#: double.
+RANK_SHIFT_DENOMINATOR = 3 * 10**RANK_DECIMALS
+RANK_SHIFT = 1 / RANK_SHIFT_DENOMINATOR
 
 ELIGIBLE = "eligible"
 NO_CROSSOVER = "never crosses"
@@ -119,8 +133,10 @@ def ranks(costs: list[float], eligible: list[bool]) -> list[int | None]:
 
 
 def rank_key(cost: float) -> float:
-    """The cost as ranked: rounded to :data:`RANK_DECIMALS` decimals."""
-    return round(cost, RANK_DECIMALS)
+    """The cost as ranked: shifted by :data:`RANK_SHIFT`, then rounded to
+    :data:`RANK_DECIMALS` decimals, as ``ROUND(cost+rank_shift,rank_decimals)``
+    gives it in the workbook."""
+    return round(cost + RANK_SHIFT, RANK_DECIMALS)
 
 
 def cheapest_per_token(
@@ -217,6 +233,24 @@ def multiplier(p: Provider, s: Scenario, base: Scenario) -> float | None:
     if denominator == 0:
         return None
     return monthly_cost(p, s, s.base_tokens) / denominator
+
+
+#: Two numbers closer than this, relative to each, are one number to a
+#: spreadsheet's exact MATCH and "=" (LibreOffice's approxEqual is 2^-48;
+#: Gnumeric agrees on the cases tests/data/decimal-half-ties.yaml holds).
+MATCH_EQUAL = 2.0**-48
+
+
+def engine_equal(a: float, b: float) -> bool:
+    """Whether ``MATCH(a, ..., 0)`` finds a cell holding ``b``: the two are
+    equal, or differ by less than :data:`MATCH_EQUAL` of each (a few binary
+    digits, as costs computed along different paths do)."""
+    if a == b:
+        return True
+    if a == 0 or b == 0:
+        return False
+    gap = abs(a - b)
+    return gap < abs(a) * MATCH_EQUAL and gap < abs(b) * MATCH_EQUAL
 
 
 def is_close(a: float, b: float, rel: float = 1e-9) -> bool:

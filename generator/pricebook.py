@@ -1120,6 +1120,7 @@ BOOK_NAMES = (
     "crossover_max_tokens",
     "tokens_per_million",
     "rank_decimals",
+    "rank_shift",
     "master_check",
 )
 #: ``<quantity>_<provider id>``: the provider's inputs.

@@ -58,6 +58,7 @@ NUMBER_FORMATS = {
     "money4": "$#,##0.0000_)",
     "slope": "#,##0.000000_)",
     "int": "0_)",
+    "shift": "0.000E+00_)",
     "mult": '0.00"x"_)',
     "factor": '0.00"x"_)',
     "bool": "General",

@@ -133,3 +133,40 @@ def test_costs_equal_but_for_the_last_binary_digit_tie_in_pricebook_order():
     assert m.ranks([137.89124999999999, 137.89125], [True, True]) == [1, 2]
     rows = [provider("a", PER_TOKEN, 1, 1), provider("b", PER_TOKEN, 1, 1)]
     assert m.cheapest_per_token(rows, [2.0000000000000004, 2.0], [True, True]) == 0
+
+
+def test_costs_either_side_of_a_decimal_half_tie():
+    """Found on the LiteLLM price map: 827.3479596375 and 827.3479596374999
+    (input rates 2.9999900000000004 and 2.99999) lie either side of the
+    half-way point of a rounding step. Python's round() split them, while
+    LibreOffice's ROUND, reading 15 digits, made both the same: the ranks
+    differed. The shifted key ties them, in Python as in the workbook."""
+    below, above = 827.3479596374999, 827.3479596375
+    assert math.nextafter(below, math.inf) == above
+    assert m.rank_key(below) == m.rank_key(above)
+    assert m.ranks([above, below], [True, True]) == [1, 2]
+    # The same at a half-way point of the step the key rounds to now.
+    half = 12.3456785
+    step = 10.0**-m.RANK_DECIMALS
+    assert math.isclose(half * 10**m.RANK_DECIMALS % 1, 0.5, abs_tol=1e-6)
+    near = [math.nextafter(half, -math.inf), half, math.nextafter(half, math.inf)]
+    assert len({m.rank_key(c) for c in near}) == 1
+    assert abs(m.rank_key(half) - half) < step
+
+
+@given(
+    st.integers(0, 10**4 * 10**11),
+    st.integers(m.RANK_DECIMALS + 1, 11),
+)
+def test_a_decimal_cost_and_its_neighbouring_doubles_share_a_rank_key(n, places):
+    """A cost that is a decimal of at most 11 places under $10,000 (a price
+    times a volume) is far from where the shifted key's rounding breaks, in
+    binary digits: every double within 8 steps of it ranks the same. Engines
+    that compute the cost a few binary digits differently rank it the same."""
+    cost = n / 10**11
+    cost = round(cost, places)
+    key = m.rank_key(cost)
+    low = high = cost
+    for _ in range(8):
+        low, high = math.nextafter(low, -math.inf), math.nextafter(high, math.inf)
+        assert m.rank_key(low) == key == m.rank_key(high), (cost, low, high)

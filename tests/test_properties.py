@@ -362,3 +362,28 @@ def test_tiny_cheapest_per_token_cost_is_the_cost_not_the_rank_key(tmp_path):
     require_engine("gnumeric")
     result = runner.invoke(main, ["verify", "--engine", "gnumeric", str(out)])
     assert result.exit_code == 0, result.output
+
+
+def test_costs_either_side_of_a_decimal_half_tie_in_every_engine(tmp_path):
+    """Found with the LiteLLM price map at an input share of 0.5: two costs
+    either side of the half-way point of a rounding step ranked apart in
+    Python and tied in LibreOffice, so a freshly built workbook failed verify.
+    They tie in both now, and keep pricebook order."""
+    from engines import require_engine
+
+    source = Path(__file__).parent / "data" / "decimal-half-ties.yaml"
+    out = tmp_path / "ties.xlsx"
+    runner = CliRunner()
+    assert runner.invoke(main, ["build", str(source), "-o", str(out)]).exit_code == 0
+    from workbook_tools import named_values
+
+    values = named_values(out)
+    for first, second in (("split", "split_twin"), ("half", "half_twin")):
+        for scenario in ("standard", "agent"):
+            a = values[f"rank_{scenario}_{first}"]
+            b = values[f"rank_{scenario}_{second}"]
+            assert b == a + 1, (scenario, first, a, b)
+    for engine in ("libreoffice", "gnumeric"):
+        require_engine(engine)
+        result = runner.invoke(main, ["verify", "--engine", engine, str(out)])
+        assert result.exit_code == 0, (engine, result.output)
