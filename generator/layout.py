@@ -498,12 +498,12 @@ class Layout:
             "calc:int",
             self.name("rank_decimals", "constants"),
         )
-        row += 1
-        sh.label(row, 0, "Rank shift", "label")
-        sh.label(row, 1, "a third of a rank step, added before rounding", "note")
+        # Beside the precision, not below it: a row added here would move the
+        # inputs below, and workbooks built before could not be regenerated.
+        sh.label(row, 3, "shift added first", "note")
         sh.formula(
             row,
-            2,
+            4,
             f"1/{m.RANK_SHIFT_DENOMINATOR}",
             m.RANK_SHIFT,
             "calc:shift",

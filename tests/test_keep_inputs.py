@@ -632,3 +632,32 @@ def test_keep_messages_count_and_say_what_is_used(
     (problem,) = report.not_carried
     assert problem.startswith("input_share_standard: ")
     assert problem.endswith("; the new pricebook's 0.75 is used")
+
+
+#: The default workbook as built before the rank shift (see the test below).
+OLD_WORKBOOK = "built-before-rank-shift.xlsx"
+
+
+def test_a_workbook_built_before_the_rank_shift_is_regenerated(tmp_path):
+    """tests/data/built-before-rank-shift.xlsx is the default workbook as
+    infercost built it before ``rank_shift`` joined the Inputs sheet (commit
+    f345663). The shift sits beside the rank precision, not on a row of its
+    own, so such a workbook's inputs are still where they were: its edits
+    carry over, and the new workbook verifies."""
+    old = tmp_path / "old.xlsx"
+    old.write_bytes((Path(__file__).parent / "data" / OLD_WORKBOOK).read_bytes())
+    book = openpyxl.load_workbook(old)
+    ((title, cell),) = list(book.defined_names["growth_rate_agent"].destinations)
+    set_cell_value(old, title, cell.replace("$", ""), 0.07)
+    out = tmp_path / "new.xlsx"
+    runner = CliRunner()
+    result = runner.invoke(
+        main,
+        ["build", str(new_prices(tmp_path)), "--keep-inputs", str(old), "-o", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert named_values(out)["growth_rate_agent"] == 0.07
+    assert named_values(out)["rank_shift"] == m.RANK_SHIFT
+    require_engine("gnumeric")
+    result = runner.invoke(main, ["verify", "--engine", "gnumeric", str(out)])
+    assert result.exit_code == 0, result.output
