@@ -36,6 +36,7 @@ from .pricebook import Book
 from .report import count
 from .verify import (
     Finding,
+    as_saved,
     check_inputs_rows,
     check_pricebook_rows,
     read_inputs,
@@ -426,8 +427,9 @@ def keep_inputs(new: Book, old: Current) -> tuple[Book, KeepReport]:
 def same(a: Any, b: Any) -> bool:
     """Whether two input values are the same once written to a workbook.
 
-    XlsxWriter stores a number with 16 significant digits, so a value read
-    back can differ from the one written in the 17th: compare at 16.
+    A save keeps a number's first 15 or 16 significant digits (see
+    :data:`~generator.verify.SAVED_DIGITS`), so a value read back can differ
+    from the one written in the 16th or 17th: compare at 15.
     """
     if isinstance(a, list) or isinstance(b, list):
         return (
@@ -443,7 +445,7 @@ def same(a: Any, b: Any) -> bool:
             return True
         if not (math.isfinite(a) and math.isfinite(b)):
             return False
-        return f"{float(a):.16g}" == f"{float(b):.16g}"
+        return as_saved(float(a)) == as_saved(float(b))
     return bool(a == b)
 
 

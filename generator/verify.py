@@ -299,8 +299,8 @@ def read_inputs(
             continue
         read[key] = (title, row, col, cell, raw)
         label = cell.name or ".".join(str(k) for k in key)
-        if _as_written(value) == _as_written(cell.value):
-            value = cell.value  # XlsxWriter keeps 16 digits; the built value had 17
+        if as_saved(value) == as_saved(cell.value):
+            value = cell.value  # a save keeps 15 or 16 digits; the built value had 17
         else:
             changed.append(f"{label}: {_show(cell.value)} -> {_show(value)}")
         if key[0] == "scenario":
@@ -454,10 +454,17 @@ def _input_finding(
     )
 
 
-def _as_written(value: Any) -> Any:
-    """A number as XlsxWriter writes it to a cell: 16 significant digits."""
+#: Significant digits of a number that survive a save: XlsxWriter writes 16,
+#: LibreOffice 15 (0.1142857142857143 comes back as 0.114285714285714), and
+#: Excel takes no more than 15 from a user. An input that agrees with the
+#: value infercost wrote to this many digits is unchanged.
+SAVED_DIGITS = 15
+
+
+def as_saved(value: Any) -> Any:
+    """A number as every spreadsheet keeps it: :data:`SAVED_DIGITS` digits."""
     if isinstance(value, float) and math.isfinite(value):
-        return float(f"{value:.16g}")
+        return float(f"{value:.{SAVED_DIGITS}g}")
     return value
 
 
@@ -465,7 +472,7 @@ def _show(value: Any) -> str:
     if value is None:
         return "(empty)"
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:.{SAVED_DIGITS}g}"  # enough to tell two saved values apart
     return str(value)
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -661,3 +662,31 @@ def test_a_workbook_built_before_the_rank_shift_is_regenerated(tmp_path):
     require_engine("gnumeric")
     result = runner.invoke(main, ["verify", "--engine", "gnumeric", str(out)])
     assert result.exit_code == 0, result.output
+
+
+def test_a_workbook_saved_by_libreoffice_has_no_spurious_edits(tmp_path):
+    """LibreOffice saves a number with 15 significant digits: a rate of
+    0.1142857142857143 comes back as 0.114285714285714 (found on the LiteLLM
+    workbook, where 11 such rates read as edits). That is no edit: verify
+    lists no changed input, and --keep-inputs keeps no override."""
+    text = (Path(__file__).parent / "data" / "decimal-half-ties.yaml").read_text()
+    text = text.replace("input_rate: 2.99999\n", "input_rate: 0.1142857142857143\n")
+    source = tmp_path / "rates.yaml"
+    source.write_text(text)
+    built = tmp_path / "built.xlsx"
+    runner = CliRunner()
+    result = runner.invoke(main, ["build", str(source), "-o", str(built)])
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(built)
+    ((title, cell),) = list(book.defined_names["input_rate_split_twin"].destinations)
+    set_cell_value(built, title, cell.replace("$", ""), 0.114285714285714)
+    result = runner.invoke(main, ["verify", "--engine", "cached", "--json", str(built)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["changed_inputs"] == []
+    out = tmp_path / "again.xlsx"
+    result = runner.invoke(
+        main, ["build", str(source), "--keep-inputs", str(built), "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "override kept" not in result.output
+    assert named_values(out)["input_rate_split_twin"] == 0.1142857142857143
