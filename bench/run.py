@@ -1070,6 +1070,8 @@ def profile(bench: Bench, book: str, top: int = 25) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from generator.errors import InfercostError
+
     args = parse(argv)
     started = dt.datetime.now()
     tmp = None
@@ -1081,6 +1083,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp.name)
     try:
         return _main(args, work, started)
+    except InfercostError as exc:  # a missing or bad --litellm file, say
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -802,17 +802,38 @@ def load_book_text(text: str, name: str) -> Book:
     without positions, and checked like any pricebook.
     """
     if text.startswith("{"):
-        data = _json_document(text, name)
-        if data is not None:
-            return merge_parts([_read_data(data, Source(name))])
+        try:
+            data = json.loads(text, object_pairs_hook=_no_repeats(name))
+        except json.JSONDecodeError as not_json:
+            # Perhaps YAML that starts with a flow mapping; if not, the JSON
+            # error is the one to report (a cut-off metadata sheet, say).
+            try:
+                data, source = parse_yaml(text, name)
+            except InputError:
+                if not text.startswith('{"'):
+                    raise  # YAML's own flow style: its message
+                raise InputError(
+                    f"invalid JSON: {not_json.msg}",
+                    file=name,
+                    line=not_json.lineno,
+                    column=not_json.colno,
+                ) from None
+            return merge_parts([_read_data(data, source)])
+        except RecursionError:
+            raise InputError(
+                "lists and mappings are nested too deeply", file=name
+            ) from None
+        except ValueError as exc:  # an integer of more than 4,300 digits
+            raise InputError(f"cannot read a number: {exc}", file=name) from None
+        return merge_parts([_read_data(data, Source(name))])
     data, source = parse_yaml(text, name)
     return merge_parts([_read_data(data, source)])
 
 
-def _json_document(text: str, name: str) -> Any:
-    """The value of JSON ``text``; None when it is not JSON (read it as YAML)."""
+def _no_repeats(name: str) -> Any:
+    """A json ``object_pairs_hook`` that refuses a field given twice."""
 
-    def no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in pairs:
             if key in out:
@@ -820,16 +841,7 @@ def _json_document(text: str, name: str) -> Any:
             out[key] = value
         return out
 
-    try:
-        return json.loads(text, object_pairs_hook=no_repeats)
-    except json.JSONDecodeError:
-        return None
-    except RecursionError:
-        raise InputError(
-            "lists and mappings are nested too deeply", file=name
-        ) from None
-    except ValueError as exc:  # an integer of more than 4,300 digits
-        raise InputError(f"cannot read a number: {exc}", file=name) from None
+    return build
 
 
 def merge_parts(parts: list[_Part]) -> Book:

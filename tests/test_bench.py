@@ -139,3 +139,18 @@ def test_quick_bench_floor_writes_the_same_file_as_build(
         "rows-250.floor": [],
         "rows-250.floor_raw": [],
     }
+
+
+def test_bench_with_a_missing_price_map_says_so_in_one_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "bench/run.py", "--litellm", str(tmp_path / "none.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"bench: {tmp_path / 'none.json'}: no such file"
+    )
+    assert "Traceback" not in done.stderr

@@ -105,3 +105,12 @@ def test_a_json_integer_too_long_to_read_is_an_input_error():
     """Python refuses to read an integer of more than 4,300 digits: one line."""
     with pytest.raises(InputError, match="cannot read a number"):
         load_book_text('{"format": 1' + "0" * 5000 + "}", "metadata")
+
+
+def test_cut_off_json_metadata_is_reported_as_json(default_book):
+    """Metadata cut short (a sheet edited by hand, a broken copy) is JSON
+    that ends early: the error says so, with the line and column."""
+    text = document.dump_json(document.book_to_document(default_book))
+    with pytest.raises(InputError, match="invalid JSON: ") as caught:
+        load_book_text(text[: len(text) // 2], "metadata")
+    assert caught.value.line is not None and caught.value.column is not None
