@@ -269,12 +269,22 @@ def verify(
     from .errors import InfercostError
     from .verify import render, verify_workbook
 
+    def failed(message: str, status: int) -> None:
+        if as_json:  # a script reading stdout gets JSON; the error line follows
+            error = {"ok": False, "workbook": str(workbook), "error": message}
+            click.echo(json.dumps({**error, "exit_code": status}, indent=2))
+
     try:
         result = verify_workbook(workbook, engine, tolerance, timeout)
     except InfercostError as exc:
-        if as_json:  # a script reading stdout gets JSON; the error line follows
-            error = {"ok": False, "workbook": str(workbook), "error": str(exc)}
-            click.echo(json.dumps({**error, "exit_code": exc.exit_code}, indent=2))
+        failed(str(exc), exc.exit_code)
+        raise
+    except KeyboardInterrupt:
+        failed("interrupted (Ctrl-C)", EXIT_INTERRUPTED)
+        raise
+    except SystemExit as exc:  # SIGTERM (see _exit_cleanly_on_sigterm)
+        if isinstance(exc.code, int) and exc.code > 128:
+            failed(f"stopped by signal {exc.code - 128}", exc.code)
         raise
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))

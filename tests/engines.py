@@ -51,11 +51,15 @@ def hanging_soffice(folder: Path, pid_file: Path) -> dict[str, str]:
 
 
 def verify_with_hanging_engine(
-    workbook: Path, tmp_path: Path, code: str = "from generator.cli import main; main()"
+    workbook: Path,
+    tmp_path: Path,
+    code: str = "from generator.cli import main; main()",
+    extra: tuple[str, ...] = (),
 ) -> tuple[subprocess.Popen[str], Path, Path]:
-    """``verify --engine libreoffice`` of ``workbook`` in a child Python (``code``
-    starts the CLI), returned once its engine hangs: (child, the engine's pid
-    file, the child's TMPDIR)."""
+    """``verify --engine libreoffice`` of ``workbook`` (and ``extra`` options)
+    in a child Python (``code`` starts the CLI), returned once its engine
+    hangs: (child, the engine's pid file, the child's TMPDIR). The child's
+    stdout and stderr are pipes."""
     pid_file = tmp_path / "child.pid"
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -69,10 +73,11 @@ def verify_with_hanging_engine(
             "verify",
             "--engine",
             "libreoffice",
+            *extra,
             str(workbook),
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )

@@ -945,6 +945,32 @@ def test_sigterm_during_verify_stops_the_engine_and_cleans_up(workbook_copy, tmp
     assert list(scratch.iterdir()) == []
 
 
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_verify_json_stopped_by_a_signal_still_prints_json(
+    workbook_copy, tmp_path, signame
+):
+    """A script reading ``verify --json`` gets JSON when verify is stopped
+    (Ctrl-C, or SIGTERM from a job runner), not an empty stdout."""
+    import signal
+
+    number = getattr(signal, signame)
+    child, pid_file, _ = verify_with_hanging_engine(
+        workbook_copy, tmp_path, extra=("--json",)
+    )
+    try:
+        child.send_signal(number)
+        out, err = child.communicate(timeout=120)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 128 + number
+    report = json.loads(out)
+    assert report["ok"] is False
+    assert report["exit_code"] == 128 + number
+    assert report["error"] in ("interrupted (Ctrl-C)", f"stopped by signal {number}")
+    assert _dead(int(pid_file.read_text()))
+
+
 @pytest.mark.parametrize("count", [999_999_999, -1, "abc"], ids=["huge", "neg", "text"])
 def test_damaged_metadata_count_is_refused_at_once(built_workbook, tmp_path, count):
     """A crafted chunk count on the metadata sheet is bounded by the rows there:
