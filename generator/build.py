@@ -374,7 +374,7 @@ def written_state(path: Path) -> Written:
     without its inputs being read. Raises OutputError when ``path`` is not a
     workbook infercost built: such a file is not replaced without ``--force``.
     """
-    from .verify import read_inputs, read_workbook
+    from .verify import check_renamed_sheets, read_inputs, read_workbook
 
     def kept(record: Record) -> list[str]:
         return [f"{name} = {_shown(value)}" for name, value in record.kept]
@@ -385,15 +385,21 @@ def written_state(path: Path) -> Written:
         workbook = read_workbook(path)
         record = read_written(path)
         built = as_written(workbook.built, record.written)
-        _, findings, changed = read_inputs(
-            replace(workbook, built=built), build_plan(built)
-        )
+        plan = build_plan(built)
+        _, findings, changed = read_inputs(replace(workbook, built=built), plan)
     except InfercostError as exc:
         raise OutputError(
             f"{path}: exists and is not a workbook infercost can read back "
             f"({_reason(exc)}); refusing to replace it: move it away or pass "
             "--force"
         ) from None
+    renamed = check_renamed_sheets(workbook, plan)
+    if renamed:
+        first = renamed[0]
+        raise OutputError(
+            f"{path}: {first.sheet}: {first.message}; until then its edits "
+            "cannot be checked, so it is not replaced (--force overwrites it)"
+        )
     edited = [f.message.removeprefix("input ") for f in findings] + changed
     return Written(edited, kept(record))
 

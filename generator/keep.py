@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-from .layout import build_plan
+from .layout import INPUTS, PRICEBOOK, build_plan
 from .plan import Plan, a1
 from .pricebook import Book
 from .report import count
@@ -39,6 +39,7 @@ from .verify import (
     as_saved,
     check_inputs_rows,
     check_pricebook_rows,
+    check_renamed_sheets,
     read_inputs,
     read_workbook,
 )
@@ -102,6 +103,9 @@ def read_current(path: Path) -> Current:
     """
     workbook = read_workbook(Path(path))
     plan = build_plan(workbook.built)
+    for finding in check_renamed_sheets(workbook, plan):
+        if finding.sheet in (INPUTS, PRICEBOOK):  # the sheets inputs are read from
+            raise InputError(f"{finding.sheet}: {finding.message}", file=str(path))
     row_findings, misplaced = check_pricebook_rows(workbook)
     for finding in check_inputs_rows(workbook, plan):
         raise InputError(

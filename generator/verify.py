@@ -551,6 +551,45 @@ def normal_formula(text: str) -> str:
     return "".join(out)
 
 
+def check_renamed_sheets(workbook: Workbook, plan: Plan) -> list[Finding]:
+    """A finding for each sheet of ``plan`` missing while the workbook holds
+    sheets infercost did not write: most likely the same sheet, renamed.
+
+    infercost finds its sheets by name, so a renamed sheet reads as a missing
+    one, and every formula that refers to it as changed (a spreadsheet
+    rewrites the references when a sheet is renamed). The finding names the
+    sheet at the same place in the workbook, when there is one, and asks for
+    the old name back. None when no sheet is missing, or none is extra (a
+    deleted sheet is reported cell by cell, as before).
+    """
+    expected = [sheet.title for sheet in plan.sheets if sheet.title != METADATA]
+    titles = list(workbook.cells)
+    missing = [title for title in expected if title not in workbook.cells]
+    extra = [title for title in titles if title not in expected]
+    if not missing or not extra:
+        return []
+    findings = []
+    for title in missing:
+        place = expected.index(title)
+        guess = titles[place] if place < len(titles) else None
+        if guess in extra:
+            hint = f"it looks renamed to {guess!r}"
+        else:
+            hint = "the workbook has sheets infercost did not write: " + ", ".join(
+                repr(t) for t in extra
+            )
+        findings.append(
+            Finding(
+                "structure",
+                f"sheet is missing ({hint}); infercost finds its sheets by name: "
+                f"rename it back to {title!r}",
+                "error",
+                title,
+            )
+        )
+    return findings
+
+
 def check_inputs_rows(workbook: Workbook, plan: Plan) -> list[Finding]:
     """Is every heading of the Inputs sheet where it was built?
 
@@ -1512,6 +1551,11 @@ def _verify_steps(
     workbook = read_workbook(path, start_engine)
     shown.advance(1, "recomputing the model")
     as_built = build_plan(workbook.built)
+    renamed = check_renamed_sheets(workbook, as_built)
+    if renamed:
+        # Every formula, name and value of a renamed sheet would be reported
+        # again, each as a finding of its own: one line says what to undo.
+        return Result(str(path), engine, engine_choice=why, findings=renamed)
     rows, misplaced = check_pricebook_rows(workbook)
     rows += check_inputs_rows(workbook, as_built)
     book, input_findings, changed = read_inputs(workbook, as_built, misplaced)

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DEFAULT_BOOK
 from engines import hanging_soffice, require_engine, verify_with_hanging_engine
 from xlsx_edit import (
     add_defined_name,
@@ -37,6 +38,7 @@ from xlsx_edit import (
     delete_row,
     drop_cached_value,
     formula,
+    rename_sheet,
     replace_formula_with_value,
     set_cell_text,
     set_cell_value,
@@ -52,7 +54,7 @@ from generator.cli import main
 from generator.engine import available_engines, recalculate_to
 from generator.layout import PB_COL, PB_FIRST, PRICEBOOK, build_plan
 from generator.plan import a1
-from generator.verify import normal_formula, read_workbook
+from generator.verify import normal_formula, read_workbook, verify_workbook
 
 ENGINES = ["libreoffice", "gnumeric", "cached"]
 RECALCULATING = ["libreoffice", "gnumeric"]
@@ -985,3 +987,54 @@ def test_damaged_metadata_count_is_refused_at_once(built_workbook, tmp_path, cou
     assert result.exit_code == 2
     assert "metadata sheet is damaged" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("sheet", ["Costs", "Inputs", "Summary"])
+def test_a_renamed_sheet_is_one_finding_that_says_rename_it_back(workbook_copy, sheet):
+    """A spreadsheet rewrites every reference when a sheet is renamed: each
+    formula and name that reads the sheet differs then. Verify says once
+    which sheet to rename back, instead of a thousand findings."""
+    rename_sheet(workbook_copy, sheet, f"My {sheet}")
+    result = verify_workbook(workbook_copy, engine="cached")
+    assert not result.ok
+    assert [(f.sheet, f.message) for f in result.findings] == [
+        (
+            sheet,
+            f"sheet is missing (it looks renamed to 'My {sheet}'); infercost "
+            f"finds its sheets by name: rename it back to '{sheet}'",
+        )
+    ]
+
+
+def test_a_renamed_inputs_sheet_stops_keep_inputs_and_build_in_one_line(
+    workbook_copy, tmp_path
+):
+    rename_sheet(workbook_copy, "Inputs", "Assumptions")
+    before = digest(workbook_copy)
+    runner = CliRunner()
+    out = tmp_path / "new.xlsx"
+    keep = runner.invoke(
+        main,
+        [
+            "build",
+            str(DEFAULT_BOOK),
+            "--keep-inputs",
+            str(workbook_copy),
+            "-o",
+            str(out),
+        ],
+    )
+    assert keep.exit_code == 2
+    assert keep.stderr.strip() == (
+        f"Error: {workbook_copy}: Inputs: sheet is missing (it looks renamed to "
+        "'Assumptions'); infercost finds its sheets by name: rename it back to "
+        "'Inputs'"
+    )
+    assert not out.exists()
+    over = runner.invoke(main, ["build", str(DEFAULT_BOOK), "-o", str(workbook_copy)])
+    assert over.exit_code == 2
+    assert "rename it back to 'Inputs'; until then its edits cannot be checked" in (
+        over.stderr
+    )
+    assert len(over.stderr.strip().splitlines()) == 1
+    assert digest(workbook_copy) == before

@@ -304,6 +304,32 @@ def set_chart_reference(path: Path, old: str, new: str) -> None:
     _rewrite(path, edit)
 
 
+def rename_sheet(path: Path, old: str, new: str) -> None:
+    """Rename sheet ``old`` to ``new`` as a spreadsheet does: the sheet's
+    entry in the workbook and every reference to it, in cell formulas,
+    defined names and chart series. ``old`` needs no quotes in a formula."""
+    quoted = (
+        new
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", new)
+        else ("'" + new.replace("'", "''") + "'")
+    )
+    reference = re.compile(rf"(?<![A-Za-z0-9_.'])({re.escape(old)})!")
+
+    def edit(parts: dict[str, bytes]) -> None:
+        for part in sorted(parts):
+            if not part.endswith(".xml"):
+                continue
+            text = parts[part].decode("utf-8")
+            if part == "xl/workbook.xml":
+                text = text.replace(
+                    f'<sheet name="{escape(old)}"', f'<sheet name="{escape(new)}"'
+                )
+            text = reference.sub(escape(quoted) + "!", text)
+            parts[part] = text.encode("utf-8")
+
+    _rewrite(path, edit)
+
+
 def delete_row(path: Path, sheet: str, row: int) -> None:
     """Delete row ``row`` (1-based) of ``sheet`` as a spreadsheet does.
 
