@@ -1137,6 +1137,7 @@ class Layout:
             "Status",
             "Break-even (tokens / month)",
             "Eligible break-even (tokens / month)",
+            "At the lowest (1 = yes)",
         )
         for col, heading in enumerate(heads):
             sh.label(row, col, heading, "header_wrap")
@@ -1165,23 +1166,23 @@ class Layout:
                     "calc:id",
                 )
                 sh.formula(r, 3, self.costs_ref(s, i, C_ELIG), int(ok[i]), "link:int")
-                gap_f = (
-                    f"IF({has},{self.pb('fixed_monthly', i)}+"
-                    f"{self.pb('egress_monthly', i)}-"
-                    f"INDEX({self.lookup_area(s, C_FIXED)},"
-                    f"{best_row_name},1)-INDEX({self.lookup_area(s, C_EGRESS)},"
-                    f'{best_row_name},1),"")'
+                own = self.fees(i)
+                best_fixed = (
+                    f"(INDEX({self.lookup_area(s, C_FIXED)},{best_row_name},1)+"
+                    f"INDEX({self.lookup_area(s, C_EGRESS)},{best_row_name},1))"
+                )
+                gap_f = f'IF({has},{m.snap_formula(own, best_fixed)},"")'
+                best_blended = (
+                    f"INDEX({self.lookup_area(s, C_BLENDED)},{best_row_name},1)"
                 )
                 slope_f = (
-                    f"IF({has},overhead_{sid}*(INDEX({self.lookup_area(s, C_BLENDED)},"
-                    f'{best_row_name},1)-{self.costs_ref(s, i, C_BLENDED)}),"")'
+                    f"IF({has},overhead_{sid}*"
+                    f"{m.snap_formula(best_blended, self.costs_ref(s, i, C_BLENDED))}"
+                    ',"")'
                 )
                 if best is not None:
-                    gap = m.fixed_part(p) - m.fixed_part(best)
-                    slope = m.overhead(s) * (
-                        m.blended_rate(best, s.input_share)
-                        - m.blended_rate(p, s.input_share)
-                    )
+                    gap = m.breakeven_gap(p, best)
+                    slope = m.breakeven_slope(p, best, s)
                     be = m.breakeven(p, best, s)
                     status, volume = be.status, be.volume
                 else:
@@ -1230,6 +1231,24 @@ class Layout:
                 self.name(f"lowest_breakeven_{sid}", f"scenario '{sid}'"),
             )
             self.lowest[sid] = (row, 7)
+            # Which rows are at the lowest, for the Summary's lookup of the
+            # pair: a flag within SNAP, not an exact MATCH (see m.at_lowest).
+            low_name = f"lowest_breakeven_{sid}"
+            for r in range(first, last + 1):
+                value = sh.cells[(r, 8)].value
+                at = (
+                    found is not None
+                    and isinstance(value, (int, float))
+                    and m.at_lowest(value, found)
+                )
+                sh.formula(
+                    r,
+                    9,
+                    f"IF(ISNUMBER({a1(r, 8)}),IF({a1(r, 8)}<={low_name}+"
+                    f"{m.SNAP_TEXT}*ABS({low_name}),1,0),0)",
+                    int(at),
+                    "calc:int",
+                )
             row += 1
             sh.label(row, 0, f"{s.label}: recommendation", "label")
             base = self.scen(s, "base_tokens")
@@ -1325,22 +1344,18 @@ class Layout:
                 sh.formula(
                     r,
                     4,
-                    f"{self.pb('fixed_monthly', i)}+"
-                    f"{self.pb('egress_monthly', i)}-"
-                    f"{self.pb('fixed_monthly', j)}-{self.pb('egress_monthly', j)}",
-                    m.fixed_part(f) - m.fixed_part(t),
+                    m.snap_formula(self.fees(i), self.fees(j)),
+                    m.breakeven_gap(f, t),
                     "calc:money4",
                 )
                 sh.formula(
                     r,
                     5,
-                    f"overhead_{sid}*({self.costs_ref(s, j, C_BLENDED)}-"
-                    f"{self.costs_ref(s, i, C_BLENDED)})",
-                    m.overhead(s)
-                    * (
-                        m.blended_rate(t, s.input_share)
-                        - m.blended_rate(f, s.input_share)
+                    f"overhead_{sid}*"
+                    + m.snap_formula(
+                        self.costs_ref(s, j, C_BLENDED), self.costs_ref(s, i, C_BLENDED)
                     ),
+                    m.breakeven_slope(f, t, s),
                     "calc:slope",
                 )
                 be = m.breakeven(f, t, s)
@@ -1366,8 +1381,23 @@ class Layout:
             sh.label(row, 0, "(none)", "note")
             row += 1
         self.crossover_table(sh, row + 2)
-        sh.widths = {0: 14, 1: 20, 2: 22, 3: 12, 4: 14, 5: 14, 6: 20, 7: 18, 8: 16}
+        sh.widths = {
+            0: 14,
+            1: 20,
+            2: 22,
+            3: 12,
+            4: 14,
+            5: 14,
+            6: 20,
+            7: 18,
+            8: 16,
+            9: 12,
+        }
         sh.freeze = (3, 0)
+
+    def fees(self, i: int) -> str:
+        """Provider ``i``'s fixed fee plus egress, as a bracketed formula."""
+        return f"({self.pb('fixed_monthly', i)}+{self.pb('egress_monthly', i)})"
 
     def _status_and_volume(
         self,
@@ -1776,7 +1806,7 @@ class Layout:
             k = s.base_tokens * m.overhead(s) / m.TOKENS_PER_MILLION
             return (
                 k * p.output_rate + m.fixed_part(p),
-                k * (p.input_rate - p.output_rate),
+                k * m.snapped(p.input_rate, p.output_rate),
             )
 
         a_cur = "A" if cur else ""
@@ -1790,6 +1820,7 @@ class Layout:
                 "Crosses the cheapest at share",
                 "Crossing above the input share",
                 "Crossing below the input share",
+                "At the lowest crossing above (1 = yes)",
             )
         ):
             sh.label(head, col, heading, "header_wrap")
@@ -1814,8 +1845,8 @@ class Layout:
             sh.formula(
                 r,
                 3,
-                f"effective_tokens_{sid}/{tpm}*({self.pb('input_rate', i)}-"
-                f"{self.pb('output_rate', i)})",
+                f"effective_tokens_{sid}/{tpm}*"
+                + m.snap_formula(self.pb("input_rate", i), self.pb("output_rate", i)),
                 b,
                 "calc:money4",
             )
@@ -1824,24 +1855,32 @@ class Layout:
             a_c = f"INDEX({a_area},cheapest_row_{sid},1)"
             b_c = f"INDEX({b_area},cheapest_row_{sid},1)"
             cross: object = ""
-            if cur_ab is not None and b != cur_ab[1] and ok[i]:
-                x = (cur_ab[0] - a) / (b - cur_ab[1])
-                if 0 <= x <= 1:
-                    cross = x
+            # Both differences snapped (m.snapped): near-equal prices are equal.
+            if cur_ab is not None and ok[i]:
+                run = m.snapped(b, cur_ab[1])
+                if run != 0:
+                    x = m.snapped(cur_ab[0], a) / run
+                    if 0 <= x <= 1:
+                        cross = x
             elig = self.costs_ref(s, i, C_ELIG)
+            rise_f = m.snap_formula(a_c, a1(r, 2))
+            run_f = m.snap_formula(a1(r, 3), b_c)
+            x_f = f"({rise_f})/({run_f})"
             sh.formula(
                 r,
                 4,
-                f"IF(ISNUMBER(cheapest_row_{sid}),IF(AND({elig}=1,"
-                f"{a1(r, 3)}<>{b_c}),IF(AND(({a_c}-{a1(r, 2)})/({a1(r, 3)}-{b_c})>=0,"
-                f"({a_c}-{a1(r, 2)})/({a1(r, 3)}-{b_c})<=1),({a_c}-{a1(r, 2)})/"
-                f'({a1(r, 3)}-{b_c}),""),""),"")',
+                f"IF(ISNUMBER(cheapest_row_{sid}),IF(AND({elig}=1,{run_f}<>0),"
+                f'IF(AND({x_f}>=0,{x_f}<=1),{x_f},""),""),"")',
                 cross,
                 "calc:share4",
             )
             share = self.scen(s, "input_share")
-            up = cross if cross != "" and cross > s.input_share else ""
-            down = cross if cross != "" and cross < s.input_share else ""
+            # Above or below the share by more than SNAP: a crossing at the
+            # share itself is a tie at today's share, neither.
+            side = m.snapped(cross, s.input_share) if cross != "" else 0.0
+            up = cross if side > 0 else ""
+            down = cross if side < 0 else ""
+            side_f = m.snap_formula(a1(r, 4), share)
             if up != "":
                 above_vals.append(up)
             if down != "":
@@ -1849,14 +1888,14 @@ class Layout:
             sh.formula(
                 r,
                 5,
-                f'IF(ISNUMBER({a1(r, 4)}),IF({a1(r, 4)}>{share},{a1(r, 4)},""),"")',
+                f'IF(ISNUMBER({a1(r, 4)}),IF({side_f}>0,{a1(r, 4)},""),"")',
                 up,
                 "calc:share4",
             )
             sh.formula(
                 r,
                 6,
-                f'IF(ISNUMBER({a1(r, 4)}),IF({a1(r, 4)}<{share},{a1(r, 4)},""),"")',
+                f'IF(ISNUMBER({a1(r, 4)}),IF({side_f}<0,{a1(r, 4)},""),"")',
                 down,
                 "calc:share4",
             )
@@ -1882,27 +1921,33 @@ class Layout:
             self.name(f"switch_share_below_{sid}", owner),
         )
         ids = self.lookup_area(s, C_ID)
+        # Which rows cross at the lowest share above, for the lookup of the
+        # row that takes over: a flag within SNAP (m.at_lowest), not a MATCH.
+        above_name = f"switch_share_above_{sid}"
         up_who = ""
-        if above_vals:
-            up_who = self.providers[
-                next(
-                    i
-                    for i, p in enumerate(self.providers)
-                    if cur_ab is not None
-                    and ok[i]
-                    and ab(p)[1] != cur_ab[1]
-                    and m.engine_equal(
-                        (cur_ab[0] - ab(p)[0]) / (ab(p)[1] - cur_ab[1]),
-                        min(above_vals),
-                    )
-                )
-            ].id
+        for i in range(self.n):
+            r = first + i
+            value = sh.cells[(r, 5)].value
+            at = (
+                bool(above_vals) and value != "" and m.at_lowest(value, min(above_vals))
+            )
+            if at and not up_who:
+                up_who = self.providers[i].id
+            sh.formula(
+                r,
+                7,
+                f"IF(ISNUMBER({a1(r, 5)}),IF({a1(r, 5)}<={above_name}+"
+                f"{m.SNAP_TEXT}*ABS({above_name}),1,0),0)",
+                int(at),
+                "calc:int",
+            )
+        flags = area(None, first, 7, last)
         sh.label(res + 2, 0, "Row that takes over above", "label")
         sh.formula(
             res + 2,
             4,
             f"IF(ISNUMBER(switch_share_above_{sid}),INDEX({ids},"
-            f'MATCH(switch_share_above_{sid},{up_rng},0),1),"none in 0-1")',
+            f'MATCH(1,{flags},0),1),"none in 0-1")',
             up_who or "none in 0-1",
             "out:id",
             self.name(f"switch_provider_above_{sid}", owner),
@@ -2147,13 +2192,11 @@ class Layout:
             block = self.best_blocks[sid]
             fixed_ids = index_area(BREAKEVEN, block.first, 1, block.last)
             token_ids = index_area(BREAKEVEN, block.first, 2, block.last)
-            eligible = area(BREAKEVEN, block.first, 8, block.last)
+            at_lowest = area(BREAKEVEN, block.first, 9, block.last)
             at = [
                 row
                 for row in range(block.first, block.last + 1)
-                if low != ""
-                and isinstance(value := be_sheet.cells[(row, 8)].value, float | int)
-                and m.engine_equal(value, low)
+                if be_sheet.cells[(row, 9)].value == 1
             ]
             for k, (ids, src_col) in enumerate(((fixed_ids, 1), (token_ids, 2))):
                 if block.last < block.first:  # no fixed-cost row at all
@@ -2164,7 +2207,7 @@ class Layout:
                     r + 4 + k,
                     col,
                     f"IF(ISNUMBER(lowest_breakeven_{sid}),INDEX({ids},MATCH("
-                    f'lowest_breakeven_{sid},{eligible},0),1),"none")',
+                    f'1,{at_lowest},0),1),"none")',
                     value,
                     "link:id",
                 )

@@ -88,6 +88,39 @@ def fixed_part(p: Provider) -> float:
     return p.fixed_monthly + p.egress_monthly
 
 
+#: A difference of two amounts smaller than this share of the larger is 0:
+#: the two are the same price, written along different paths. Engines treat
+#: such near-equal numbers differently (LibreOffice's subtraction gives 0
+#: within 2^-48, Gnumeric's the exact difference), and a break-even or a
+#: switch share divides by the difference, so the workbook snaps it
+#: explicitly (:func:`snap_formula`) and the model alike (:func:`snapped`).
+SNAP = 1e-12
+#: :data:`SNAP` as formulas spell it: every engine reads plain decimals.
+SNAP_TEXT = "0.000000000001"
+
+
+def snapped(x: float, y: float) -> float:
+    """``x - y``, or 0 when it is within :data:`SNAP` of the larger of the two."""
+    difference = x - y
+    if abs(difference) <= SNAP * max(abs(x), abs(y)):
+        return 0.0
+    return difference
+
+
+def snap_formula(x: str, y: str) -> str:
+    """The formula of :func:`snapped` for the formulas ``x`` and ``y``."""
+    return f"IF(ABS({x}-{y})<={SNAP_TEXT}*MAX(ABS({x}),ABS({y})),0,{x}-{y})"
+
+
+def at_lowest(value: float, lowest: float) -> bool:
+    """Whether ``value`` is the lowest of its column: at most ``lowest`` plus
+    :data:`SNAP` of it (``IF(v<=low+snap*ABS(low),1,0)`` in the workbook). A
+    lookup by this flag finds the first such row in every engine, where an
+    exact MATCH would find a row within 2^-48 in LibreOffice and only an
+    equal one in Gnumeric."""
+    return value <= lowest + SNAP * abs(lowest)
+
+
 def eligibility(p: Provider, s: Scenario) -> tuple[bool, str]:
     """Whether ``p`` passes the gates of ``s``, and the reason when it does not.
 
@@ -172,21 +205,31 @@ def breakeven(fixed: Provider, token: Provider, s: Scenario) -> Breakeven:
     V = (intercept_f - intercept_t) / (slope_t - slope_f). When the per-token
     line is not steeper, the lines never cross at a positive volume; when the
     fixed row is not dearer at zero volume, it is cheaper at every volume.
+    Both gaps are snapped (:data:`SNAP`), as the workbook computes them.
     """
-    slope_f = overhead(s) * blended_rate(fixed, s.input_share) / TOKENS_PER_MILLION
-    slope_t = overhead(s) * blended_rate(token, s.input_share) / TOKENS_PER_MILLION
-    gap = fixed_part(fixed) - fixed_part(token)
-    steeper = slope_t - slope_f
+    gap = breakeven_gap(fixed, token)
+    steeper = breakeven_slope(fixed, token, s)
     if steeper <= 0:
         if gap <= 0:
             return Breakeven(FIXED_ALWAYS_CHEAPER, None)
         return Breakeven(NO_CROSSOVER, None)
     if gap <= 0:
         return Breakeven(FIXED_ALWAYS_CHEAPER, None)
-    volume = gap / steeper
+    volume = gap / steeper * TOKENS_PER_MILLION
     if not math.isfinite(volume):  # a slope gap below the smallest float
         return Breakeven(NO_CROSSOVER, None)
     return Breakeven(CROSSES, volume)
+
+
+def breakeven_gap(fixed: Provider, token: Provider) -> float:
+    """$ a month the fixed row costs more at zero volume (snapped)."""
+    return snapped(fixed_part(fixed), fixed_part(token))
+
+
+def breakeven_slope(fixed: Provider, token: Provider, s: Scenario) -> float:
+    """$ per 1M base tokens the per-token row's line is steeper (snapped)."""
+    share = s.input_share
+    return overhead(s) * snapped(blended_rate(token, share), blended_rate(fixed, share))
 
 
 def switch_share(current: Provider, other: Provider, s: Scenario) -> float | None:
@@ -198,12 +241,13 @@ def switch_share(current: Provider, other: Provider, s: Scenario) -> float | Non
     """
     k = s.base_tokens * overhead(s) / TOKENS_PER_MILLION
     a_c = k * current.output_rate + fixed_part(current)
-    b_c = k * (current.input_rate - current.output_rate)
+    b_c = k * snapped(current.input_rate, current.output_rate)
     a_o = k * other.output_rate + fixed_part(other)
-    b_o = k * (other.input_rate - other.output_rate)
-    if b_o == b_c:
+    b_o = k * snapped(other.input_rate, other.output_rate)
+    run = snapped(b_o, b_c)
+    if run == 0:
         return None
-    x = (a_c - a_o) / (b_o - b_c)
+    x = snapped(a_c, a_o) / run
     return x if 0 <= x <= 1 else None
 
 

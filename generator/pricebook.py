@@ -267,7 +267,12 @@ def number(
                 f"expected {describe()}, got {shown}, too close to 0 "
                 "to compute with (a typo?)",
             )
-        return int(number_value) if whole else number_value
+        if whole:
+            return int(number_value)
+        # As a cell holds it: XlsxWriter writes 16 significant digits, and
+        # engines compute with those, so the model must too (2.9999900000000004
+        # is 2.99999 in the workbook; the two can round to different ranks).
+        return float(f"{number_value:.16g}")
 
     return check
 
