@@ -158,7 +158,8 @@ def write_plan(plan: Plan, path: Path) -> None:
         raise OutputError(
             f"{short_path(path)}: is a folder; name the workbook to write in it"
         )
-    check_plan(plan)
+    names = plan.names()  # scans every cell: once, for the check and the writing
+    check_plan(plan, names)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -187,7 +188,7 @@ def write_plan(plan: Plan, path: Path) -> None:
             warnings.catch_warnings(),
         ):
             warnings.simplefilter("error")
-            _write(plan, Path(tmp), scratch)
+            _write(plan, names, Path(tmp), scratch)
         os.chmod(tmp, _new_mode(path))
         os.replace(tmp, path)
     except OSError as exc:
@@ -290,11 +291,14 @@ def check_defined_name(name: str) -> None:
         )
 
 
-def check_plan(plan: Plan) -> None:
+def check_plan(
+    plan: Plan, defined: dict[str, tuple[str, int, int]] | None = None
+) -> None:
     """Sheet titles and defined names of ``plan`` follow Excel's rules.
 
     Each is valid (:func:`check_sheet_title`, :func:`check_defined_name`) and
-    unique, ignoring case as Excel does.
+    unique, ignoring case as Excel does. ``defined`` is ``plan.names()``, when
+    the caller has it already.
     """
     seen: dict[str, str] = {}
     for sheet in plan.sheets:
@@ -306,7 +310,7 @@ def check_plan(plan: Plan) -> None:
             )
         seen[sheet.title.lower()] = sheet.title
     names: dict[str, str] = {}
-    for name in plan.names():
+    for name in plan.names() if defined is None else defined:
         check_defined_name(name)
         if name.lower() in names:
             raise OutputError(
@@ -365,7 +369,9 @@ class _Worksheet(Worksheet):
         return formula[1:] if formula.startswith("=") else formula
 
 
-def _write(plan: Plan, path: Path, scratch: str) -> None:
+def _write(
+    plan: Plan, names: dict[str, tuple[str, int, int]], path: Path, scratch: str
+) -> None:
     workbook = xlsxwriter.Workbook(
         str(path),
         {
@@ -390,7 +396,7 @@ def _write(plan: Plan, path: Path, scratch: str) -> None:
         with progress.bar(
             "writing", cells + saving, show=cells >= progress.WRITE_MIN_CELLS
         ) as shown:
-            _write_all(workbook, plan, formats, sheets, shown)
+            _write_all(workbook, plan, names, formats, sheets, shown)
             shown.advance(0, "saving")
             workbook.close()
             shown.finish()
@@ -406,16 +412,18 @@ def _write(plan: Plan, path: Path, scratch: str) -> None:
 def _write_all(
     workbook: xlsxwriter.Workbook,
     plan: Plan,
+    names: dict[str, tuple[str, int, int]],
     formats: _Formats,
     sheets: dict[str, Any],
     shown: progress.Bar,
 ) -> None:
-    """Every sheet, defined name and chart of ``plan`` (nothing saved yet)."""
+    """Every sheet, defined name (``names``: ``plan.names()``) and chart of
+    ``plan`` (nothing saved yet)."""
     for sheet in plan.sheets:
         worksheet = workbook.add_worksheet(sheet.title, worksheet_class=_Worksheet)
         sheets[sheet.title] = worksheet
         _write_sheet(worksheet, sheet, formats, plan.header, shown)
-    for name, (title, row, col) in sorted(plan.names().items()):
+    for name, (title, row, col) in sorted(names.items()):
         workbook.define_name(name, "=" + ref(title, row, col, True, True))
     breaks: dict[str, list[int]] = {}
     for chart in plan.charts:
