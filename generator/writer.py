@@ -510,6 +510,8 @@ def _write_sheet(
     title = sheet.title
     style_formats: dict[str, Any] = {}
     write_formula = ws.write_formula
+    # (col, row) of each formula that calls NA(), gathered on the way.
+    gaps: list[tuple[int, int]] = []
     # Sorting the keys alone: sorting (key, cell) pairs is twenty times slower.
     for count, key in enumerate(sorted(cells), 1):
         if not count % _PROGRESS_EVERY:
@@ -537,8 +539,11 @@ def _write_sheet(
                 cached = ""
             elif kind is NA:
                 cached = "#N/A"
+            formula = cell.formula
             # Without its '=': _Worksheet takes the formula as it comes.
-            code = write_formula(row, col, cell.formula, fmt, cached)
+            code = write_formula(row, col, formula, fmt, cached)
+            if formula and "NA()" in formula:
+                gaps.append((col, row))
         elif cell.kind == INPUT:
             if value is None or value == "":
                 code = ws.write_blank(row, col, None, fmt)
@@ -571,7 +576,9 @@ def _write_sheet(
             v.first_row,
             v.first_col,
         )
-    for first_row, first_col, last_row, last_col, options in conditional_formats(sheet):
+    for first_row, first_col, last_row, last_col, options in conditional_formats(
+        sheet, gaps
+    ):
         if "format" in options:
             options = {**options, "format": formats.props(options["format"])}
         code = ws.conditional_format(first_row, first_col, last_row, last_col, options)
@@ -612,15 +619,21 @@ FAINT = {"font_color": "#A6A6A6"}
 
 
 def conditional_formats(
-    sheet: SheetPlan,
+    sheet: SheetPlan, gaps: list[tuple[int, int]] | None = None
 ) -> list[tuple[int, int, int, int, dict[str, Any]]]:
     """(first row, first col, last row, last col, options) of each conditional
     format of ``sheet``, as XlsxWriter takes them, except that ``format`` holds
-    the properties of the format, not a format object."""
+    the properties of the format, not a format object.
+
+    ``gaps`` is ``_chart_gaps(sheet)`` (in any order), when the caller has it
+    already.
+    """
     out: list[tuple[int, int, int, int, dict[str, Any]]] = [
         (*area, dict(COLOUR_SCALE)) for area in sheet.colour_scales
     ]
-    for first_row, col, last_row in _chart_gap_runs(sheet):
+    if gaps is None:
+        gaps = _chart_gaps(sheet)
+    for first_row, col, last_row in _chart_gap_runs(gaps):
         # A #N/A that is a deliberate chart gap is shown faint, not as an alarm.
         criteria = f"=ISNA({xl_rowcol_to_cell(first_row, col)})"
         options = {"type": "formula", "criteria": criteria, "format": dict(FAINT)}
@@ -628,16 +641,21 @@ def conditional_formats(
     return out
 
 
-def _chart_gap_runs(sheet: SheetPlan) -> list[tuple[int, int, int]]:
-    """(first row, column, last row) of each run of formulas that may give a
-    deliberate #N/A (they call ``NA()``), column by column."""
-    cells = sorted(
+def _chart_gaps(sheet: SheetPlan) -> list[tuple[int, int]]:
+    """(col, row) of each formula that may give a deliberate #N/A (it calls
+    ``NA()``)."""
+    return [
         (col, row)
         for (row, col), cell in sheet.cells.items()
         if cell.kind == FORMULA and cell.formula and "NA()" in cell.formula
-    )
+    ]
+
+
+def _chart_gap_runs(gaps: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(first row, column, last row) of each run of the formulas at ``gaps``
+    ((col, row) pairs, see :func:`_chart_gaps`), column by column."""
     runs: list[tuple[int, int, int]] = []
-    for col, row in cells:
+    for col, row in sorted(gaps):
         if runs and runs[-1][1] == col and runs[-1][2] == row - 1:
             runs[-1] = (runs[-1][0], col, row)
         else:
