@@ -1761,8 +1761,9 @@ class Layout:
             self.name(f"cheapest_{sid}", owner),
         )
 
+        k = s.base_tokens * m.overhead(s) / m.TOKENS_PER_MILLION
+
         def ab(p: Provider) -> tuple[float, float]:
-            k = s.base_tokens * m.overhead(s) / m.TOKENS_PER_MILLION
             return (
                 k * p.output_rate + m.fixed_part(p),
                 k * (p.input_rate - p.output_rate),
@@ -1787,8 +1788,14 @@ class Layout:
         above_vals: list[float] = []
         below_vals: list[float] = []
         del a_cur
+        a_area = index_area(None, first, 2, first + self.n - 1)
+        b_area = index_area(None, first, 3, first + self.n - 1)
+        a_c = f"INDEX({a_area},cheapest_row_{sid},1)"
+        b_c = f"INDEX({b_area},cheapest_row_{sid},1)"
+        share = self.scen(s, "input_share")
         for i, p in enumerate(self.providers):
             r = first + i
+            a_r, b_r, x_r = a1(r, 2), a1(r, 3), a1(r, 4)
             sh.label(r, 0, p.id, "id")
             sh.label(r, 1, p.label, "text")
             a, b = ab(p)
@@ -1808,10 +1815,6 @@ class Layout:
                 b,
                 "calc:money4",
             )
-            a_area = index_area(None, first, 2, first + self.n - 1)
-            b_area = index_area(None, first, 3, first + self.n - 1)
-            a_c = f"INDEX({a_area},cheapest_row_{sid},1)"
-            b_c = f"INDEX({b_area},cheapest_row_{sid},1)"
             cross: object = ""
             if cur_ab is not None and b != cur_ab[1] and ok[i]:
                 x = (cur_ab[0] - a) / (b - cur_ab[1])
@@ -1822,13 +1825,12 @@ class Layout:
                 r,
                 4,
                 f"IF(ISNUMBER(cheapest_row_{sid}),IF(AND({elig}=1,"
-                f"{a1(r, 3)}<>{b_c}),IF(AND(({a_c}-{a1(r, 2)})/({a1(r, 3)}-{b_c})>=0,"
-                f"({a_c}-{a1(r, 2)})/({a1(r, 3)}-{b_c})<=1),({a_c}-{a1(r, 2)})/"
-                f'({a1(r, 3)}-{b_c}),""),""),"")',
+                f"{b_r}<>{b_c}),IF(AND(({a_c}-{a_r})/({b_r}-{b_c})>=0,"
+                f"({a_c}-{a_r})/({b_r}-{b_c})<=1),({a_c}-{a_r})/"
+                f'({b_r}-{b_c}),""),""),"")',
                 cross,
                 "calc:share4",
             )
-            share = self.scen(s, "input_share")
             up = cross if cross != "" and cross > s.input_share else ""
             down = cross if cross != "" and cross < s.input_share else ""
             if up != "":
@@ -1838,14 +1840,14 @@ class Layout:
             sh.formula(
                 r,
                 5,
-                f'IF(ISNUMBER({a1(r, 4)}),IF({a1(r, 4)}>{share},{a1(r, 4)},""),"")',
+                f'IF(ISNUMBER({x_r}),IF({x_r}>{share},{x_r},""),"")',
                 up,
                 "calc:share4",
             )
             sh.formula(
                 r,
                 6,
-                f'IF(ISNUMBER({a1(r, 4)}),IF({a1(r, 4)}<{share},{a1(r, 4)},""),"")',
+                f'IF(ISNUMBER({x_r}),IF({x_r}<{share},{x_r},""),"")',
                 down,
                 "calc:share4",
             )
