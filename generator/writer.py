@@ -512,6 +512,9 @@ def _write_sheet(
     write_formula = ws.write_formula
     # (col, row) of each formula that calls NA(), gathered on the way.
     gaps: list[tuple[int, int]] = []
+    # The texts _text has let through: most repeat (ids, labels), and a text
+    # that fails is never added, so it fails at its first cell.
+    checked: set[str] = set()
     # Sorting the keys alone: sorting (key, cell) pairs is twenty times slower.
     for count, key in enumerate(sorted(cells), 1):
         if not count % _PROGRESS_EVERY:
@@ -534,7 +537,8 @@ def _write_sheet(
                 if not math.isfinite(value):
                     cached = _number(value, title, row, col)
             elif kind is str:
-                cached = _text(value, title, row, col)
+                if value not in checked:
+                    checked.add(_text(value, title, row, col))
             elif value is None:
                 cached = ""
             elif kind is NA:
@@ -557,7 +561,9 @@ def _write_sheet(
                 )
         else:
             # User text is always a string: write() would make '=...' a formula.
-            text = "" if value is None else _text(str(value), title, row, col)
+            text = "" if value is None else str(value)
+            if text not in checked:
+                checked.add(_text(text, title, row, col))
             if cell.style == "url" and _is_web_url(text):
                 code = ws.write_url(row, col, text, fmt, text)
             elif text == "":
