@@ -98,16 +98,17 @@ class SheetPlan:
             value = cell.value
             if not isinstance(value, str) or not value or cell.style in WRAPPED:
                 continue
-            right = cells.get((row, col + 1))
-            if right is None or right.value is None or right.value == "":
-                continue
             length = len(value)
             if "\n" in value:
                 length = max(len(line) for line in value.split("\n"))
             style = cell.style
             key = (col, style in BOLD or style.startswith("out:"))
-            if length > longest.get(key, 0):
-                longest[key] = length
+            if length <= longest.get(key, 0):
+                continue  # no longer than one counted already: no need to look right
+            right = cells.get((row, col + 1))
+            if right is None or right.value is None or right.value == "":
+                continue
+            longest[key] = length
         widths = self.widths
         for (col, bold), length in sorted(longest.items()):
             need = min(cap, length * (1.12 if bold else 1.0) + 1.5)
