@@ -10,6 +10,8 @@ the writer and the verifier cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import product
+from string import ascii_uppercase
 from typing import Any
 
 INPUT = "input"
@@ -184,17 +186,13 @@ class Plan:
         return self.sheet(title).cells[(row, col)]
 
 
-def _column_name(col: int) -> str:
-    name = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
-#: Column letters, computed once: a1() runs for every reference of every cell.
-_COLUMNS = [_column_name(c) for c in range(16384)]
+#: Column letters A to XFD (Excel's 16,384), computed once: a1() runs for
+#: every reference of every cell. A to Z, then AA to ZZ, then AAA on.
+_COLUMNS = [
+    "".join(letters)
+    for width in (1, 2, 3)
+    for letters in product(ascii_uppercase, repeat=width)
+][:16384]
 
 
 def a1(row: int, col: int, row_abs: bool = False, col_abs: bool = False) -> str:
