@@ -1802,8 +1802,9 @@ class Layout:
             self.name(f"cheapest_{sid}", owner),
         )
 
+        k = s.base_tokens * m.overhead(s) / m.TOKENS_PER_MILLION
+
         def ab(p: Provider) -> tuple[float, float]:
-            k = s.base_tokens * m.overhead(s) / m.TOKENS_PER_MILLION
             return (
                 k * p.output_rate + m.fixed_part(p),
                 k * m.snapped(p.input_rate, p.output_rate),
@@ -1829,8 +1830,14 @@ class Layout:
         above_vals: list[float] = []
         below_vals: list[float] = []
         del a_cur
+        a_area = index_area(None, first, 2, first + self.n - 1)
+        b_area = index_area(None, first, 3, first + self.n - 1)
+        a_c = f"INDEX({a_area},cheapest_row_{sid},1)"
+        b_c = f"INDEX({b_area},cheapest_row_{sid},1)"
+        share = self.scen(s, "input_share")
         for i, p in enumerate(self.providers):
             r = first + i
+            a_r, b_r, x_r = a1(r, 2), a1(r, 3), a1(r, 4)
             sh.label(r, 0, p.id, "id")
             sh.label(r, 1, p.label, "text")
             a, b = ab(p)
@@ -1850,10 +1857,6 @@ class Layout:
                 b,
                 "calc:money4",
             )
-            a_area = index_area(None, first, 2, first + self.n - 1)
-            b_area = index_area(None, first, 3, first + self.n - 1)
-            a_c = f"INDEX({a_area},cheapest_row_{sid},1)"
-            b_c = f"INDEX({b_area},cheapest_row_{sid},1)"
             cross: object = ""
             # Both differences snapped (m.snapped): near-equal prices are equal.
             if cur_ab is not None and ok[i]:
@@ -1863,8 +1866,8 @@ class Layout:
                     if 0 <= x <= 1:
                         cross = x
             elig = self.costs_ref(s, i, C_ELIG)
-            rise_f = m.snap_formula(a_c, a1(r, 2))
-            run_f = m.snap_formula(a1(r, 3), b_c)
+            rise_f = m.snap_formula(a_c, a_r)
+            run_f = m.snap_formula(b_r, b_c)
             x_f = f"({rise_f})/({run_f})"
             sh.formula(
                 r,
@@ -1874,13 +1877,12 @@ class Layout:
                 cross,
                 "calc:share4",
             )
-            share = self.scen(s, "input_share")
             # Above or below the share by more than SNAP: a crossing at the
             # share itself is a tie at today's share, neither.
             side = m.snapped(cross, s.input_share) if cross != "" else 0.0
             up = cross if side > 0 else ""
             down = cross if side < 0 else ""
-            side_f = m.snap_formula(a1(r, 4), share)
+            side_f = m.snap_formula(x_r, share)
             if up != "":
                 above_vals.append(up)
             if down != "":
@@ -1888,14 +1890,14 @@ class Layout:
             sh.formula(
                 r,
                 5,
-                f'IF(ISNUMBER({a1(r, 4)}),IF({side_f}>0,{a1(r, 4)},""),"")',
+                f'IF(ISNUMBER({x_r}),IF({side_f}>0,{x_r},""),"")',
                 up,
                 "calc:share4",
             )
             sh.formula(
                 r,
                 6,
-                f'IF(ISNUMBER({a1(r, 4)}),IF({side_f}<0,{a1(r, 4)},""),"")',
+                f'IF(ISNUMBER({x_r}),IF({side_f}<0,{x_r},""),"")',
                 down,
                 "calc:share4",
             )

@@ -10,6 +10,8 @@ the writer and the verifier cannot drift apart.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import product
+from string import ascii_uppercase
 from typing import Any
 
 INPUT = "input"
@@ -98,16 +100,17 @@ class SheetPlan:
             value = cell.value
             if not isinstance(value, str) or not value or cell.style in WRAPPED:
                 continue
-            right = cells.get((row, col + 1))
-            if right is None or right.value is None or right.value == "":
-                continue
             length = len(value)
             if "\n" in value:
                 length = max(len(line) for line in value.split("\n"))
             style = cell.style
             key = (col, style in BOLD or style.startswith("out:"))
-            if length > longest.get(key, 0):
-                longest[key] = length
+            if length <= longest.get(key, 0):
+                continue  # no longer than one counted already: no need to look right
+            right = cells.get((row, col + 1))
+            if right is None or right.value is None or right.value == "":
+                continue
+            longest[key] = length
         widths = self.widths
         for (col, bold), length in sorted(longest.items()):
             need = min(cap, length * (1.12 if bold else 1.0) + 1.5)
@@ -183,17 +186,13 @@ class Plan:
         return self.sheet(title).cells[(row, col)]
 
 
-def _column_name(col: int) -> str:
-    name = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
-#: Column letters, computed once: a1() runs for every reference of every cell.
-_COLUMNS = [_column_name(c) for c in range(16384)]
+#: Column letters A to XFD (Excel's 16,384), computed once: a1() runs for
+#: every reference of every cell. A to Z, then AA to ZZ, then AAA on.
+_COLUMNS = [
+    "".join(letters)
+    for width in (1, 2, 3)
+    for letters in product(ascii_uppercase, repeat=width)
+][:16384]
 
 
 def a1(row: int, col: int, row_abs: bool = False, col_abs: bool = False) -> str:

@@ -286,19 +286,27 @@ def _nonzero(text: str) -> bool:
     )
 
 
+#: Numbers YAML 1.1 reads in another base (compiled once: every number read
+#: is checked).
+_OCTAL_RE = re.compile(r"[-+]?0[0-7_]+")
+_LEADING_ZERO_RE = re.compile(r"[-+]?0[0-9_]+")
+_HEX_RE = re.compile(r"[-+]?0x[0-9a-fA-F_]+")
+_BINARY_RE = re.compile(r"[-+]?0b[01_]+")
+
+
 def _notation(text: str, value: float | int) -> str:
     """Why a number written as ``text`` is not plain decimal, or ""."""
     text = text.strip()
-    if re.fullmatch(r"[-+]?0[0-7_]+", text) and isinstance(value, int):
+    if _OCTAL_RE.fullmatch(text) and isinstance(value, int):
         return f"a leading zero makes YAML 1.1 read it as the octal number {value}"
-    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+    if _LEADING_ZERO_RE.fullmatch(text):
         return (
             f"with a leading zero YAML 1.1 reads a number as octal; {text} is "
             "no octal number, so YAML reads it as text"
         )
-    if re.fullmatch(r"[-+]?0x[0-9a-fA-F_]+", text):
+    if _HEX_RE.fullmatch(text):
         return f"YAML reads it as the hexadecimal number {value}"
-    if re.fullmatch(r"[-+]?0b[01_]+", text):
+    if _BINARY_RE.fullmatch(text):
         return f"YAML reads it as the binary number {value}"
     if ":" in text:
         return f"YAML 1.1 reads it as the base-60 number {value}"

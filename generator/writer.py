@@ -159,7 +159,8 @@ def write_plan(plan: Plan, path: Path) -> None:
         raise OutputError(
             f"{short_path(path)}: is a folder; name the workbook to write in it"
         )
-    check_plan(plan)
+    names = plan.names()  # scans every cell: once, for the check and the writing
+    check_plan(plan, names)
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -188,7 +189,7 @@ def write_plan(plan: Plan, path: Path) -> None:
             warnings.catch_warnings(),
         ):
             warnings.simplefilter("error")
-            _write(plan, Path(tmp), scratch)
+            _write(plan, names, Path(tmp), scratch)
         os.chmod(tmp, _new_mode(path))
         os.replace(tmp, path)
     except OSError as exc:
@@ -291,11 +292,14 @@ def check_defined_name(name: str) -> None:
         )
 
 
-def check_plan(plan: Plan) -> None:
+def check_plan(
+    plan: Plan, defined: dict[str, tuple[str, int, int]] | None = None
+) -> None:
     """Sheet titles and defined names of ``plan`` follow Excel's rules.
 
     Each is valid (:func:`check_sheet_title`, :func:`check_defined_name`) and
-    unique, ignoring case as Excel does.
+    unique, ignoring case as Excel does. ``defined`` is ``plan.names()``, when
+    the caller has it already.
     """
     seen: dict[str, str] = {}
     for sheet in plan.sheets:
@@ -307,7 +311,7 @@ def check_plan(plan: Plan) -> None:
             )
         seen[sheet.title.lower()] = sheet.title
     names: dict[str, str] = {}
-    for name in plan.names():
+    for name in plan.names() if defined is None else defined:
         check_defined_name(name)
         if name.lower() in names:
             raise OutputError(
@@ -366,7 +370,9 @@ class _Worksheet(Worksheet):
         return formula[1:] if formula.startswith("=") else formula
 
 
-def _write(plan: Plan, path: Path, scratch: str) -> None:
+def _write(
+    plan: Plan, names: dict[str, tuple[str, int, int]], path: Path, scratch: str
+) -> None:
     workbook = xlsxwriter.Workbook(
         str(path),
         {
@@ -391,7 +397,7 @@ def _write(plan: Plan, path: Path, scratch: str) -> None:
         with progress.bar(
             "writing", cells + saving, show=cells >= progress.WRITE_MIN_CELLS
         ) as shown:
-            _write_all(workbook, plan, formats, sheets, shown)
+            _write_all(workbook, plan, names, formats, sheets, shown)
             shown.advance(0, "saving")
             workbook.close()
             shown.finish()
@@ -407,16 +413,18 @@ def _write(plan: Plan, path: Path, scratch: str) -> None:
 def _write_all(
     workbook: xlsxwriter.Workbook,
     plan: Plan,
+    names: dict[str, tuple[str, int, int]],
     formats: _Formats,
     sheets: dict[str, Any],
     shown: progress.Bar,
 ) -> None:
-    """Every sheet, defined name and chart of ``plan`` (nothing saved yet)."""
+    """Every sheet, defined name (``names``: ``plan.names()``) and chart of
+    ``plan`` (nothing saved yet)."""
     for sheet in plan.sheets:
         worksheet = workbook.add_worksheet(sheet.title, worksheet_class=_Worksheet)
         sheets[sheet.title] = worksheet
         _write_sheet(worksheet, sheet, formats, plan.header, shown)
-    for name, (title, row, col) in sorted(plan.names().items()):
+    for name, (title, row, col) in sorted(names.items()):
         workbook.define_name(name, "=" + ref(title, row, col, True, True))
     breaks: dict[str, list[int]] = {}
     for chart in plan.charts:
@@ -503,6 +511,11 @@ def _write_sheet(
     title = sheet.title
     style_formats: dict[str, Any] = {}
     write_formula = ws.write_formula
+    # (col, row) of each formula that calls NA(), gathered on the way.
+    gaps: list[tuple[int, int]] = []
+    # The texts _text has let through: most repeat (ids, labels), and a text
+    # that fails is never added, so it fails at its first cell.
+    checked: set[str] = set()
     # Sorting the keys alone: sorting (key, cell) pairs is twenty times slower.
     for count, key in enumerate(sorted(cells), 1):
         if not count % _PROGRESS_EVERY:
@@ -525,13 +538,17 @@ def _write_sheet(
                 if not math.isfinite(value):
                     cached = _number(value, title, row, col)
             elif kind is str:
-                cached = _text(value, title, row, col)
+                if value not in checked:
+                    checked.add(_text(value, title, row, col))
             elif value is None:
                 cached = ""
             elif kind is NA:
                 cached = "#N/A"
+            formula = cell.formula
             # Without its '=': _Worksheet takes the formula as it comes.
-            code = write_formula(row, col, cell.formula, fmt, cached)
+            code = write_formula(row, col, formula, fmt, cached)
+            if formula and "NA()" in formula:
+                gaps.append((col, row))
         elif cell.kind == INPUT:
             if value is None or value == "":
                 code = ws.write_blank(row, col, None, fmt)
@@ -545,7 +562,9 @@ def _write_sheet(
                 )
         else:
             # User text is always a string: write() would make '=...' a formula.
-            text = "" if value is None else _text(str(value), title, row, col)
+            text = "" if value is None else str(value)
+            if text not in checked:
+                checked.add(_text(text, title, row, col))
             if cell.style == "url" and _is_web_url(text):
                 code = ws.write_url(row, col, text, fmt, text)
             elif text == "":
@@ -564,7 +583,9 @@ def _write_sheet(
             v.first_row,
             v.first_col,
         )
-    for first_row, first_col, last_row, last_col, options in conditional_formats(sheet):
+    for first_row, first_col, last_row, last_col, options in conditional_formats(
+        sheet, gaps
+    ):
         if "format" in options:
             options = {**options, "format": formats.props(options["format"])}
         code = ws.conditional_format(first_row, first_col, last_row, last_col, options)
@@ -605,15 +626,21 @@ FAINT = {"font_color": "#A6A6A6"}
 
 
 def conditional_formats(
-    sheet: SheetPlan,
+    sheet: SheetPlan, gaps: list[tuple[int, int]] | None = None
 ) -> list[tuple[int, int, int, int, dict[str, Any]]]:
     """(first row, first col, last row, last col, options) of each conditional
     format of ``sheet``, as XlsxWriter takes them, except that ``format`` holds
-    the properties of the format, not a format object."""
+    the properties of the format, not a format object.
+
+    ``gaps`` is ``_chart_gaps(sheet)`` (in any order), when the caller has it
+    already.
+    """
     out: list[tuple[int, int, int, int, dict[str, Any]]] = [
         (*area, dict(COLOUR_SCALE)) for area in sheet.colour_scales
     ]
-    for first_row, col, last_row in _chart_gap_runs(sheet):
+    if gaps is None:
+        gaps = _chart_gaps(sheet)
+    for first_row, col, last_row in _chart_gap_runs(gaps):
         # A #N/A that is a deliberate chart gap is shown faint, not as an alarm.
         criteria = f"=ISNA({xl_rowcol_to_cell(first_row, col)})"
         options = {"type": "formula", "criteria": criteria, "format": dict(FAINT)}
@@ -621,16 +648,21 @@ def conditional_formats(
     return out
 
 
-def _chart_gap_runs(sheet: SheetPlan) -> list[tuple[int, int, int]]:
-    """(first row, column, last row) of each run of formulas that may give a
-    deliberate #N/A (they call ``NA()``), column by column."""
-    cells = sorted(
+def _chart_gaps(sheet: SheetPlan) -> list[tuple[int, int]]:
+    """(col, row) of each formula that may give a deliberate #N/A (it calls
+    ``NA()``)."""
+    return [
         (col, row)
         for (row, col), cell in sheet.cells.items()
         if cell.kind == FORMULA and cell.formula and "NA()" in cell.formula
-    )
+    ]
+
+
+def _chart_gap_runs(gaps: list[tuple[int, int]]) -> list[tuple[int, int, int]]:
+    """(first row, column, last row) of each run of the formulas at ``gaps``
+    ((col, row) pairs, see :func:`_chart_gaps`), column by column."""
     runs: list[tuple[int, int, int]] = []
-    for col, row in cells:
+    for col, row in sorted(gaps):
         if runs and runs[-1][1] == col and runs[-1][2] == row - 1:
             runs[-1] = (runs[-1][0], col, row)
         else:

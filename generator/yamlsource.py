@@ -292,6 +292,9 @@ class _Builder:
         # slice of it, which an alias copies under its own path.
         self.log: list[tuple[PathKey, tuple[int, int], Scalar | None]] = []
         self.anchors: dict[str, tuple[Any, PathKey, int, int]] = {}
+        # The tag of each plain scalar text read so far: the resolver tries
+        # regular expressions, and most texts repeat (rates, tiers, dates).
+        self.tags: dict[tuple[str, Any], str] = {}
 
     def path(self) -> PathKey:
         """The path of the value being read (for syntax-error messages)."""
@@ -442,7 +445,13 @@ class _Builder:
 
     # -- helpers ---------------------------------------------------------------
     def _resolve(self, event: yaml.ScalarEvent) -> str:
-        return _RESOLVER.resolve(yaml.ScalarNode, event.value, event.implicit)
+        key = (event.value, event.implicit)
+        tag = self.tags.get(key)
+        if tag is None:
+            tag = self.tags[key] = _RESOLVER.resolve(
+                yaml.ScalarNode, event.value, event.implicit
+            )
+        return tag
 
     def _count(self, event: Any) -> None:
         self.values += 1

@@ -1182,7 +1182,7 @@ def test_failed_write_leaves_previous_workbook(
 
     before = sha256(previous)
 
-    def half(plan: object, path: Path, scratch: str) -> None:
+    def half(plan: object, names: object, path: Path, scratch: str) -> None:
         path.write_bytes(b"PK\x03\x04 half a workbook")
         raise XlsxWriterException("disk trouble halfway")
 
@@ -1207,7 +1207,7 @@ def test_interrupted_write_leaves_previous_workbook(
 
     before = sha256(previous)
 
-    def half(plan: object, path: Path, scratch: str) -> None:
+    def half(plan: object, names: object, path: Path, scratch: str) -> None:
         path.write_bytes(b"PK\x03\x04 half a workbook")
         raise error("stop")
 
