@@ -193,6 +193,18 @@ class Workbook:
     hiding: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
 
 
+def _renamed_metadata(workbook: Any, titles: list[str]) -> str | None:
+    """The title of a sheet that holds infercost's mark where the metadata
+    sheet does (cell A2), or None: the metadata sheet, renamed."""
+    for title in titles:
+        rows = workbook[title].iter_rows(
+            min_row=2, max_row=2, max_col=1, values_only=True
+        )
+        if next(rows, (None,))[0] == WORKBOOK_MARK:
+            return title
+    return None
+
+
 def read_workbook(
     path: Path, on_recognised: Callable[[], None] | None = None
 ) -> Workbook:
@@ -207,6 +219,14 @@ def read_workbook(
     try:
         titles = worksheet_titles(wb)
         if METADATA not in titles:
+            renamed = _renamed_metadata(wb, titles)
+            if renamed is not None:
+                raise InputError(
+                    f"the infercost metadata sheet {METADATA!r} looks renamed to "
+                    f"{renamed!r} (it holds the pricebook the workbook was built "
+                    f"from); rename it back to {METADATA!r}",
+                    file=str(path),
+                )
             raise InputError(
                 "an xlsx workbook not made by infercost (it has no infercost "
                 "metadata sheet); build one with 'infercost build'",
@@ -552,39 +572,52 @@ def normal_formula(text: str) -> str:
 
 
 def check_renamed_sheets(workbook: Workbook, plan: Plan) -> list[Finding]:
-    """A finding for each sheet of ``plan`` missing while the workbook holds
-    sheets infercost did not write: most likely the same sheet, renamed.
+    """A finding for each sheet of ``plan`` that the workbook holds under
+    another name: renamed, or two names swapped.
 
     infercost finds its sheets by name, so a renamed sheet reads as a missing
     one, and every formula that refers to it as changed (a spreadsheet
-    rewrites the references when a sheet is renamed). The finding names the
-    sheet at the same place in the workbook, when there is one, and asks for
-    the old name back. None when no sheet is missing, or none is extra (a
-    deleted sheet is reported cell by cell, as before).
+    rewrites the references when a sheet is renamed). A sheet is known by
+    its heading (cell A1, which names the sheet): the sheet whose heading is
+    another sheet's is that sheet. A missing sheet whose heading is nowhere
+    is guessed from its place among sheets infercost did not write. None
+    when every sheet is where it belongs, or missing with no sheet in its
+    stead (a deleted sheet is reported cell by cell).
     """
-    expected = [sheet.title for sheet in plan.sheets if sheet.title != METADATA]
+    headings = {title: cells.get((0, 0)) for title, cells in workbook.cells.items()}
+    expected = [sheet for sheet in plan.sheets if sheet.title != METADATA]
     titles = list(workbook.cells)
-    missing = [title for title in expected if title not in workbook.cells]
-    extra = [title for title in titles if title not in expected]
-    if not missing or not extra:
-        return []
+    extra = [t for t in titles if t not in {sheet.title for sheet in expected}]
     findings = []
-    for title in missing:
-        place = expected.index(title)
-        guess = titles[place] if place < len(titles) else None
-        if guess in extra:
-            hint = f"it looks renamed to {guess!r}"
+    for place, sheet in enumerate(expected):
+        label = sheet.cells.get((0, 0))
+        heading = label.value if label is not None else None
+        if sheet.title in headings and headings[sheet.title] == heading:
+            continue
+        holders = [
+            t
+            for t, h in headings.items()
+            if t != sheet.title and heading and h == heading
+        ]
+        if holders:
+            hint = f"it looks renamed to {holders[0]!r}"
+        elif sheet.title in headings or not extra:
+            continue  # an edited heading, or a deleted sheet: reported as such
+        elif place < len(titles) and titles[place] in extra:
+            hint = f"it looks renamed to {titles[place]!r}"
         else:
             hint = "the workbook has sheets infercost did not write: " + ", ".join(
                 repr(t) for t in extra
             )
+        if sheet.title in headings:
+            hint += f"; the sheet called {sheet.title!r} is another one"
         findings.append(
             Finding(
                 "structure",
                 f"sheet is missing ({hint}); infercost finds its sheets by name: "
-                f"rename it back to {title!r}",
+                f"rename it back to {sheet.title!r}",
                 "error",
-                title,
+                sheet.title,
             )
         )
     return findings

@@ -1038,3 +1038,33 @@ def test_a_renamed_inputs_sheet_stops_keep_inputs_and_build_in_one_line(
     )
     assert len(over.stderr.strip().splitlines()) == 1
     assert digest(workbook_copy) == before
+
+
+def test_a_renamed_metadata_sheet_is_named_in_the_error(workbook_copy):
+    rename_sheet(workbook_copy, "_infercost", "meta")
+    result = CliRunner().invoke(
+        main, ["verify", "--engine", "cached", str(workbook_copy)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {workbook_copy}: the infercost metadata sheet '_infercost' looks "
+        "renamed to 'meta' (it holds the pricebook the workbook was built from); "
+        "rename it back to '_infercost'"
+    )
+
+
+def test_two_swapped_sheet_names_are_two_findings(workbook_copy):
+    """Costs and Ranking swapped: each sheet is known by its heading (A1)."""
+    rename_sheet(workbook_copy, "Costs", "Swap")
+    rename_sheet(workbook_copy, "Ranking", "Costs")
+    rename_sheet(workbook_copy, "Swap", "Ranking")
+    result = verify_workbook(workbook_copy, engine="cached")
+    assert [(f.sheet, f.message) for f in result.findings] == [
+        (
+            sheet,
+            f"sheet is missing (it looks renamed to '{other}'; the sheet called "
+            f"'{sheet}' is another one); infercost finds its sheets by name: "
+            f"rename it back to '{sheet}'",
+        )
+        for sheet, other in (("Costs", "Ranking"), ("Ranking", "Costs"))
+    ]
