@@ -42,6 +42,11 @@ LibreOffice, and a 250-row book with a 6-month forecast in place of the
 LiteLLM one; growth from 63 to 250 rows. Its figures say nothing about the
 targets.
 
+infercost's modules are compiled to bytecode before anything is timed, as
+an installed program's are (``pip install`` compiles them; an editable
+install under ``PYTHONDONTWRITEBYTECODE`` would otherwise compile them at
+every run, which XlsxWriter, installed by pip, never pays).
+
 Linux only (``/proc``, ``os.fork``); LibreOffice figures are skipped without
 ``soffice``, the peer without pandas (``pip install -e '.[bench]'``).
 
@@ -53,6 +58,7 @@ another directory or a ``.json`` file).
 from __future__ import annotations
 
 import argparse
+import compileall
 import datetime as dt
 import functools
 import gc
@@ -1100,6 +1106,7 @@ def _main(args: argparse.Namespace, work: Path, started: dt.datetime) -> int:
     code_before = code_digest()
 
     bench.say(f"setting up in {work} (not timed)")
+    compileall.compile_dir(ROOT / "generator", quiet=1)
     bench.books["default"] = describe("default", DEFAULT_BOOK, work, floor=True)
     if not args.quick:
         path = write_book("litellm", args.litellm, None, months, work)

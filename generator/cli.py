@@ -267,7 +267,6 @@ def verify(
     import json
 
     from .errors import InfercostError
-    from .verify import render, verify_workbook
 
     def failed(message: str, status: int) -> None:
         if as_json:  # a script reading stdout gets JSON; the error line follows
@@ -275,6 +274,9 @@ def verify(
             click.echo(json.dumps({**error, "exit_code": status}, indent=2))
 
     try:
+        # Imported here, inside the try: a stop while it loads gets JSON too.
+        from .verify import render, verify_workbook
+
         result = verify_workbook(workbook, engine, tolerance, timeout)
     except InfercostError as exc:
         failed(str(exc), exc.exit_code)

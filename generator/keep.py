@@ -464,7 +464,8 @@ def show(value: Any) -> str:
     if isinstance(value, float) and value.is_integer() and abs(value) >= 1e5:
         return f"{value:,.0f}"
     if isinstance(value, float):
-        return f"{value:.10g}"
+        # The digits a saved workbook keeps: two values that differ show apart.
+        return f"{value:.15g}"
     if isinstance(value, int) and abs(value) >= 1e5:
         return f"{value:,}"
     return str(value)

@@ -169,6 +169,8 @@ def import_litellm(
     price_date = _check_price_date(price_date)
     name = str(path)
     try:
+        if Path(path).is_dir():
+            raise InputError("is a directory; give the price map's file", file=name)
         if Path(path).exists() and not Path(path).is_file():
             raise InputError(
                 "not a regular file (a named pipe, device or socket); give the "

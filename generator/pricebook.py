@@ -816,7 +816,11 @@ def load_book_text(text: str, name: str) -> Book:
     """
     if text.startswith("{"):
         try:
-            data = json.loads(text, object_pairs_hook=_no_repeats(name))
+            data = json.loads(
+                text,
+                object_pairs_hook=_no_repeats(name),
+                parse_constant=_no_constant(name),
+            )
         except json.JSONDecodeError as not_json:
             # Perhaps YAML that starts with a flow mapping; if not, the JSON
             # error is the one to report (a cut-off metadata sheet, say).
@@ -825,8 +829,11 @@ def load_book_text(text: str, name: str) -> Book:
             except InputError:
                 if not text.startswith('{"'):
                     raise  # YAML's own flow style: its message
+                problem = not_json.msg
+                if problem.endswith(" at"):  # "Unterminated string starting at"
+                    problem = problem.removesuffix(" at") + " here"
                 raise InputError(
-                    f"invalid JSON: {not_json.msg}",
+                    f"invalid JSON: {problem}",
                     file=name,
                     line=not_json.lineno,
                     column=not_json.colno,
@@ -841,6 +848,16 @@ def load_book_text(text: str, name: str) -> Book:
         return merge_parts([_read_data(data, Source(name))])
     data, source = parse_yaml(text, name)
     return merge_parts([_read_data(data, source)])
+
+
+def _no_constant(name: str) -> Any:
+    """A json ``parse_constant`` that refuses NaN and Infinity, which JSON
+    does not have and Python's json reads."""
+
+    def refuse(constant: str) -> Any:
+        raise InputError(f"expected a finite number, got {constant}", file=name)
+
+    return refuse
 
 
 def _no_repeats(name: str) -> Any:

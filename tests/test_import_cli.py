@@ -254,3 +254,15 @@ def test_import_messages_count_and_hint_for_a_mapping(tmp_path):
         "import", "litellm", str(PRICES), "--model", "gpt-4o-mini", "-o", str(out)
     )
     assert "templates/ungated-scenarios.yaml" in plain.stderr
+
+
+def test_a_directory_for_the_price_map_is_called_a_directory(tmp_path):
+    out = tmp_path / "book.yaml"
+    result = CliRunner().invoke(
+        main, ["import", "litellm", str(tmp_path), "-o", str(out)]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.strip() == (
+        f"Error: {tmp_path}: is a directory; give the price map's file"
+    )
+    assert not out.exists()

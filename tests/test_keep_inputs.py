@@ -690,3 +690,11 @@ def test_a_workbook_saved_by_libreoffice_has_no_spurious_edits(tmp_path):
     assert result.exit_code == 0, result.output
     assert "override kept" not in result.output
     assert named_values(out)["input_rate_split_twin"] == 0.1142857142857143
+
+
+def test_the_keep_log_shows_a_value_with_the_digits_that_tell_it_apart():
+    """QA: 0.35000000000001 carried was shown as 0.35 (new pricebook: 0.35)."""
+    from generator.keep import show
+
+    assert show(0.35000000000001) == "0.35000000000001"
+    assert show(0.35) == "0.35"

@@ -115,3 +115,20 @@ def test_cut_off_json_metadata_is_reported_as_json(default_book):
     with pytest.raises(InputError, match="invalid JSON: ") as caught:
         load_book_text(text[: len(text) // 2], "metadata")
     assert caught.value.line is not None and caught.value.column is not None
+
+
+def test_nan_in_json_metadata_is_not_a_number():
+    """Python's json reads NaN and Infinity; JSON has neither."""
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        with pytest.raises(
+            InputError, match=f"expected a finite number, got {constant}"
+        ):
+            load_book_text('{"format": 1, "x": ' + constant + "}", "metadata")
+
+
+def test_a_json_message_ending_in_at_says_here():
+    with pytest.raises(InputError) as caught:
+        load_book_text('{"format": "cut', "metadata")
+    assert str(caught.value) == (
+        "metadata:1:12: invalid JSON: Unterminated string starting here"
+    )
