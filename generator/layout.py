@@ -1822,6 +1822,7 @@ class Layout:
                 "Crossing above the input share",
                 "Crossing below the input share",
                 "At the lowest crossing above (1 = yes)",
+                "Lines cross at share (any)",
             )
         ):
             sh.label(head, col, heading, "header_wrap")
@@ -1857,23 +1858,33 @@ class Layout:
                 b,
                 "calc:money4",
             )
-            cross: object = ""
-            # Both differences snapped (m.snapped): near-equal prices are equal.
+            # Where the lines cross, at any share (column I), then kept when
+            # within 0-1, a crossing within SNAP of 0 or 1 taken as at it:
+            # both differences snapped (m.snapped), near-equal prices equal.
+            raw: object = ""
             if cur_ab is not None and ok[i]:
                 run = m.snapped(b, cur_ab[1])
                 if run != 0:
-                    x = m.snapped(cur_ab[0], a) / run
-                    if 0 <= x <= 1:
-                        cross = x
+                    raw = m.snapped(cur_ab[0], a) / run
+            cross: object = ""
+            if raw != "" and -m.SNAP <= raw <= 1 + m.SNAP:
+                cross = min(1.0, max(0.0, raw))
             elig = self.costs_ref(s, i, C_ELIG)
-            rise_f = m.snap_formula(a_c, a_r)
             run_f = m.snap_formula(b_r, b_c)
-            x_f = f"({rise_f})/({run_f})"
+            raw_r = a1(r, 8)
+            sh.formula(
+                r,
+                8,
+                f"IF(ISNUMBER(cheapest_row_{sid}),IF(AND({elig}=1,{run_f}<>0),"
+                f'({m.snap_formula(a_c, a_r)})/({run_f}),""),"")',
+                raw,
+                "calc:ratio",
+            )
             sh.formula(
                 r,
                 4,
-                f"IF(ISNUMBER(cheapest_row_{sid}),IF(AND({elig}=1,{run_f}<>0),"
-                f'IF(AND({x_f}>=0,{x_f}<=1),{x_f},""),""),"")',
+                f"IF(ISNUMBER({raw_r}),IF(AND({raw_r}>=-{m.SNAP_TEXT},"
+                f'{raw_r}<=1+{m.SNAP_TEXT}),MIN(1,MAX(0,{raw_r})),""),"")',
                 cross,
                 "calc:share4",
             )

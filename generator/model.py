@@ -248,7 +248,9 @@ def switch_share(current: Provider, other: Provider, s: Scenario) -> float | Non
     if run == 0:
         return None
     x = snapped(a_c, a_o) / run
-    return x if 0 <= x <= 1 else None
+    if not -SNAP <= x <= 1 + SNAP:
+        return None
+    return min(1.0, max(0.0, x))  # within SNAP of 0 or 1: at it
 
 
 def forecast_volume(s: Scenario, month: int) -> float:
