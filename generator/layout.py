@@ -56,8 +56,14 @@ SHEETS = (
     NOTES,
     METADATA,
 )
-#: Marks a workbook as made by infercost, in cell A2 of the metadata sheet.
-WORKBOOK_MARK = "infercost-workbook 1"
+#: Marks a workbook as made by infercost, in cell A2 of the metadata sheet:
+#: "infercost-workbook N", N the format of its formulas. Format 2 (2026-12-04)
+#: ranks by a shifted key and snaps near-equal prices; a format 1 workbook
+#: still regenerates with --keep-inputs (its inputs sit where they did).
+WORKBOOK_FORMAT = 2
+WORKBOOK_MARK = f"infercost-workbook {WORKBOOK_FORMAT}"
+#: The marks of workbooks whose inputs this version reads: format -> mark.
+READABLE_MARKS = {1: "infercost-workbook 1", 2: WORKBOOK_MARK}
 #: Break-even pairs a scenario above which the Breakeven sheet lists only the
 #: pricebook's headline pairs instead of every fixed x per-token pair.
 PAIRS_ALL_LIMIT = 1000

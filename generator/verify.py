@@ -53,7 +53,16 @@ from .engine import (
 )
 from .errors import InputError
 from .gctune import few_collections
-from .layout import INPUTS, METADATA, PB_COL, PB_FIRST, PRICEBOOK, WORKBOOK_MARK
+from .layout import (
+    INPUTS,
+    METADATA,
+    PB_COL,
+    PB_FIRST,
+    PRICEBOOK,
+    READABLE_MARKS,
+    WORKBOOK_FORMAT,
+    WORKBOOK_MARK,
+)
 from .plan import FORMULA, NA, Cell, Plan, Validation, a1, ref
 from .pricebook import (
     CROSSOVER_SPEC,
@@ -191,6 +200,8 @@ class Workbook:
     #: Sheet -> {(row, col): number format} of cells whose format hides
     #: their number (see :func:`generator.xlsxread.format_hides`).
     hiding: dict[str, dict[tuple[int, int], str]] = field(default_factory=dict)
+    #: The format of its formulas (see ``layout.WORKBOOK_FORMAT``).
+    format: int = WORKBOOK_FORMAT
 
 
 def _renamed_metadata(workbook: Any, titles: list[str]) -> str | None:
@@ -200,7 +211,7 @@ def _renamed_metadata(workbook: Any, titles: list[str]) -> str | None:
         rows = workbook[title].iter_rows(
             min_row=2, max_row=2, max_col=1, values_only=True
         )
-        if next(rows, (None,))[0] == WORKBOOK_MARK:
+        if next(rows, (None,))[0] in READABLE_MARKS.values():
             return title
     return None
 
@@ -233,7 +244,9 @@ def read_workbook(
                 file=str(path),
             )
         meta = sheet_cells(wb, METADATA)
-        if meta.get((1, 0)) != WORKBOOK_MARK:
+        formats = {mark: number for number, mark in READABLE_MARKS.items()}
+        workbook_format = formats.get(meta.get((1, 0)))
+        if workbook_format is None:
             raise InputError(
                 f"unknown infercost workbook format "
                 f"{meta.get((1, 0))!r}; expected {WORKBOOK_MARK!r}",
@@ -269,7 +282,16 @@ def read_workbook(
     for defined in package.names:
         if defined.scope is None:
             names.setdefault(defined.name.lower(), normal_ref(defined.ref))
-    return Workbook(path, built, cells, names, package.names, package.charts, hiding)
+    return Workbook(
+        path,
+        built,
+        cells,
+        names,
+        package.names,
+        package.charts,
+        hiding,
+        workbook_format,
+    )
 
 
 def normal_ref(text: str) -> str:
@@ -1583,6 +1605,24 @@ def _verify_steps(
     shown.advance(0, "reading the workbook")
     workbook = read_workbook(path, start_engine)
     shown.advance(1, "recomputing the model")
+    if workbook.format != WORKBOOK_FORMAT:
+        # Its formulas are an earlier version's: each would be reported.
+        return Result(
+            str(path),
+            engine,
+            engine_choice=why,
+            findings=[
+                Finding(
+                    "structure",
+                    f"built by an earlier infercost (workbook format "
+                    f"{workbook.format}; this version writes {WORKBOOK_FORMAT}), "
+                    "whose formulas differ from today's; regenerate it with "
+                    "'infercost build PRICEBOOK --keep-inputs WORKBOOK', which "
+                    "keeps its edited inputs",
+                    "error",
+                )
+            ],
+        )
     as_built = build_plan(workbook.built)
     renamed = check_renamed_sheets(workbook, as_built)
     if renamed:

@@ -698,3 +698,18 @@ def test_the_keep_log_shows_a_value_with_the_digits_that_tell_it_apart():
 
     assert show(0.35000000000001) == "0.35000000000001"
     assert show(0.35) == "0.35"
+
+
+def test_verify_of_a_workbook_built_before_the_rank_shift_says_regenerate(tmp_path):
+    """Its formulas are format 1's: one finding says how to bring it up to
+    date, instead of one for each formula that changed."""
+    from generator.verify import verify_workbook
+
+    old = Path(__file__).parent / "data" / OLD_WORKBOOK
+    result = verify_workbook(old, engine="cached")
+    assert [f.message for f in result.findings] == [
+        "built by an earlier infercost (workbook format 1; this version writes 2), "
+        "whose formulas differ from today's; regenerate it with 'infercost build "
+        "PRICEBOOK --keep-inputs WORKBOOK', which keeps its edited inputs"
+    ]
+    assert result.exit_code == 1
