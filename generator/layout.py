@@ -1268,7 +1268,7 @@ class Layout:
                 f'IF(eligible_count_{sid}=0,"{NO_ELIGIBLE}",'
                 f'IF({n_fixed_ok}=0,"{NO_FIXED_ELIGIBLE}",'
                 f"IF(ISNUMBER(cheapest_token_row_{sid}),"
-                f'IF(ISNUMBER({low}),IF({base}<{low},"{STAY}",'
+                f'IF(ISNUMBER({low}),IF({m.snap_formula(base, low)}<0,"{STAY}",'
                 f'"{EVALUATE}"),"{NO_FIXED}"),"{FIXED_ONLY}")))',
                 rec,
                 "out:text",
@@ -1865,7 +1865,7 @@ class Layout:
                 "calc:money4",
             )
             # Where the lines cross, at any share (column I), then kept when
-            # within 0-1, a crossing within SNAP of 0 or 1 taken as at it:
+            # within 0-1, a crossing within SHARE_EDGE of 0 or 1 taken as at it:
             # both differences snapped (m.snapped), near-equal prices equal.
             raw: object = ""
             if cur_ab is not None and ok[i]:
@@ -1873,7 +1873,7 @@ class Layout:
                 if run != 0:
                     raw = m.snapped(cur_ab[0], a) / run
             cross: object = ""
-            if raw != "" and -m.SNAP <= raw <= 1 + m.SNAP:
+            if raw != "" and -m.SHARE_EDGE <= raw <= 1 + m.SHARE_EDGE:
                 cross = min(1.0, max(0.0, raw))
             elig = self.costs_ref(s, i, C_ELIG)
             run_f = m.snap_formula(b_r, b_c)
@@ -1889,8 +1889,8 @@ class Layout:
             sh.formula(
                 r,
                 4,
-                f"IF(ISNUMBER({raw_r}),IF(AND({raw_r}>=-{m.SNAP_TEXT},"
-                f'{raw_r}<=1+{m.SNAP_TEXT}),MIN(1,MAX(0,{raw_r})),""),"")',
+                f"IF(ISNUMBER({raw_r}),IF(AND({raw_r}>=-{m.SHARE_EDGE_TEXT},"
+                f'{raw_r}<=1+{m.SHARE_EDGE_TEXT}),MIN(1,MAX(0,{raw_r})),""),"")',
                 cross,
                 "calc:share4",
             )

@@ -89,14 +89,23 @@ def fixed_part(p: Provider) -> float:
 
 
 #: A difference of two amounts smaller than this share of the larger is 0:
-#: the two are the same price, written along different paths. Engines treat
-#: such near-equal numbers differently (LibreOffice's subtraction gives 0
-#: within 2^-48, Gnumeric's the exact difference), and a break-even or a
-#: switch share divides by the difference, so the workbook snaps it
-#: explicitly (:func:`snap_formula`) and the model alike (:func:`snapped`).
-SNAP = 1e-12
+#: the two are one price (or one volume), to a millionth. Engines treat
+#: near-equal numbers differently (LibreOffice's subtraction gives 0 within
+#: 2^-48, Gnumeric computes with more than double precision), and a
+#: break-even or a switch share divides by such a difference, which
+#: magnifies the last binary digits of its operands: snapped at a millionth,
+#: a difference that is kept is precise to 1e-10, inside verify's tolerance.
+#: The workbook snaps explicitly (:func:`snap_formula`), the model alike
+#: (:func:`snapped`).
+SNAP = 1e-6
 #: :data:`SNAP` as formulas spell it: every engine reads plain decimals.
-SNAP_TEXT = "0.000000000001"
+SNAP_TEXT = "0.000001"
+#: A switch share this close to 0 or 1 is at it: the lines of two rows with
+#: one input rate cross at 1, give or take the last binary digits, which
+#: engines and the model would put either side of 1. Much smaller than
+#: SNAP: costs move fast with the share, so the share must stay precise.
+SHARE_EDGE = 1e-12
+SHARE_EDGE_TEXT = "0.000000000001"
 
 
 def snapped(x: float, y: float) -> float:
@@ -248,9 +257,9 @@ def switch_share(current: Provider, other: Provider, s: Scenario) -> float | Non
     if run == 0:
         return None
     x = snapped(a_c, a_o) / run
-    if not -SNAP <= x <= 1 + SNAP:
+    if not -SHARE_EDGE <= x <= 1 + SHARE_EDGE:
         return None
-    return min(1.0, max(0.0, x))  # within SNAP of 0 or 1: at it
+    return min(1.0, max(0.0, x))  # within SHARE_EDGE of 0 or 1: at it
 
 
 def forecast_volume(s: Scenario, month: int) -> float:
@@ -340,7 +349,8 @@ def recommendation(providers: list[Provider], s: Scenario) -> str:
     lowest = lowest_breakeven(providers, s)
     if lowest is None:
         return NO_FIXED
-    return STAY if s.base_tokens < lowest else EVALUATE
+    # At the break-even within SNAP is at it: "at or above" evaluates.
+    return STAY if snapped(s.base_tokens, lowest) < 0 else EVALUATE
 
 
 def evaluates_fixed_cost(recommendation_text: str) -> bool:
