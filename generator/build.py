@@ -411,11 +411,10 @@ def edited_inputs(path: Path) -> list[str]:
 
 
 def _shown(value: Any) -> str:
-    if value is None:
-        return "(empty)"
-    if isinstance(value, list):
-        return "[" + ", ".join(_shown(v) for v in value) + "]"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    """A value as the keep log shows it (250,000,000; 0.35; [0.2, 0.3])."""
+    from .keep import show  # keep reads workbooks through build's modules
+
+    return show(value)
 
 
 def _unsaved_since_built(path: Path) -> bool:

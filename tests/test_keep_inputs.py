@@ -713,3 +713,11 @@ def test_verify_of_a_workbook_built_before_the_rank_shift_says_regenerate(tmp_pa
         "PRICEBOOK --keep-inputs WORKBOOK', which keeps its edited inputs"
     ]
     assert result.exit_code == 1
+
+
+def test_the_refusal_to_drop_kept_inputs_shows_volumes_as_the_log_does():
+    """QA: a kept volume read 'base_tokens_standard = 2.5e+08' there."""
+    from generator.build import _shown
+
+    assert _shown(250_000_000.0) == "250,000,000"
+    assert _shown([0.2, 0.35000000000001]) == "[0.2, 0.35000000000001]"
