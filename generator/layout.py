@@ -1247,14 +1247,8 @@ class Layout:
                     and isinstance(value, (int, float))
                     and m.at_lowest(value, found)
                 )
-                sh.formula(
-                    r,
-                    9,
-                    f"IF(ISNUMBER({a1(r, 8)}),IF({a1(r, 8)}<={low_name}+"
-                    f"{m.SNAP_TEXT}*ABS({low_name}),1,0),0)",
-                    int(at),
-                    "calc:int",
-                )
+                flag = m.at_lowest_formula(a1(r, 8), low_name)
+                sh.formula(r, 9, flag, int(at), "calc:int")
             row += 1
             sh.label(row, 0, f"{s.label}: recommendation", "label")
             base = self.scen(s, "base_tokens")
@@ -1808,15 +1802,6 @@ class Layout:
             self.name(f"cheapest_{sid}", owner),
         )
 
-        k = s.base_tokens * m.overhead(s) / m.TOKENS_PER_MILLION
-
-        def ab(p: Provider) -> tuple[float, float]:
-            return (
-                k * p.output_rate + m.fixed_part(p),
-                k * m.snapped(p.input_rate, p.output_rate),
-            )
-
-        a_cur = "A" if cur else ""
         head = r0 + 3
         for col, heading in enumerate(
             (
@@ -1833,10 +1818,8 @@ class Layout:
         ):
             sh.label(head, col, heading, "header_wrap")
         first = head + 1
-        cur_ab = ab(cur) if cur else None
         above_vals: list[float] = []
         below_vals: list[float] = []
-        del a_cur
         a_area = index_area(None, first, 2, first + self.n - 1)
         b_area = index_area(None, first, 3, first + self.n - 1)
         a_c = f"INDEX({a_area},cheapest_row_{sid},1)"
@@ -1847,7 +1830,7 @@ class Layout:
             a_r, b_r, x_r = a1(r, 2), a1(r, 3), a1(r, 4)
             sh.label(r, 0, p.id, "id")
             sh.label(r, 1, p.label, "text")
-            a, b = ab(p)
+            a, b = m.switch_line(p, s)
             sh.formula(
                 r,
                 2,
@@ -1864,17 +1847,12 @@ class Layout:
                 b,
                 "calc:money4",
             )
-            # Where the lines cross, at any share (column I), then kept when
-            # within 0-1, a crossing within SHARE_EDGE of 0 or 1 taken as at it:
-            # both differences snapped (m.snapped), near-equal prices equal.
-            raw: object = ""
-            if cur_ab is not None and ok[i]:
-                run = m.snapped(b, cur_ab[1])
-                if run != 0:
-                    raw = m.snapped(cur_ab[0], a) / run
-            cross: object = ""
-            if raw != "" and -m.SHARE_EDGE <= raw <= 1 + m.SHARE_EDGE:
-                cross = min(1.0, max(0.0, raw))
+            # Where the lines cross, at any share (column I), then in 0-1
+            # (column E), as m.switch_crossing and m.switch_share give them.
+            crossing = m.switch_crossing(cur, p, s) if cur and ok[i] else None
+            share_at = m.switch_share(cur, p, s) if cur and ok[i] else None
+            raw: object = "" if crossing is None else crossing
+            cross: object = "" if share_at is None else share_at
             elig = self.costs_ref(s, i, C_ELIG)
             run_f = m.snap_formula(b_r, b_c)
             raw_r = a1(r, 8)
@@ -1952,14 +1930,8 @@ class Layout:
             )
             if at and not up_who:
                 up_who = self.providers[i].id
-            sh.formula(
-                r,
-                7,
-                f"IF(ISNUMBER({a1(r, 5)}),IF({a1(r, 5)}<={above_name}+"
-                f"{m.SNAP_TEXT}*ABS({above_name}),1,0),0)",
-                int(at),
-                "calc:int",
-            )
+            flag = m.at_lowest_formula(a1(r, 5), above_name)
+            sh.formula(r, 7, flag, int(at), "calc:int")
         flags = area(None, first, 7, last)
         sh.label(res + 2, 0, "Row that takes over above", "label")
         sh.formula(

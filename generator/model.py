@@ -130,6 +130,14 @@ def at_lowest(value: float, lowest: float) -> bool:
     return value <= lowest + SNAP * abs(lowest)
 
 
+def at_lowest_formula(value: str, lowest: str) -> str:
+    """The flag of :func:`at_lowest` (1 or 0) for the cell ``value`` (empty:
+    0) and the formula ``lowest``."""
+    return (
+        f"IF(ISNUMBER({value}),IF({value}<={lowest}+{SNAP_TEXT}*ABS({lowest}),1,0),0)"
+    )
+
+
 def eligibility(p: Provider, s: Scenario) -> tuple[bool, str]:
     """Whether ``p`` passes the gates of ``s``, and the reason when it does not.
 
@@ -241,25 +249,36 @@ def breakeven_slope(fixed: Provider, token: Provider, s: Scenario) -> float:
     return overhead(s) * snapped(blended_rate(token, share), blended_rate(fixed, share))
 
 
-def switch_share(current: Provider, other: Provider, s: Scenario) -> float | None:
-    """Input share at which ``other`` costs the same as ``current``, or None.
-
-    Cost at base volume is linear in the share x: A + B * x with
-    A = K * output_rate + fixed and B = K * (input_rate - output_rate),
-    K = base_tokens * overhead / 1e6.
-    """
+def switch_line(p: Provider, s: Scenario) -> tuple[float, float]:
+    """(A, B) of ``p``'s cost at base volume as a line in the input share x,
+    A + B * x: A = K * output_rate + fixed, B = K * (input_rate - output_rate)
+    (snapped), K = base_tokens * overhead / 1e6."""
     k = s.base_tokens * overhead(s) / TOKENS_PER_MILLION
-    a_c = k * current.output_rate + fixed_part(current)
-    b_c = k * snapped(current.input_rate, current.output_rate)
-    a_o = k * other.output_rate + fixed_part(other)
-    b_o = k * snapped(other.input_rate, other.output_rate)
+    return (
+        k * p.output_rate + fixed_part(p),
+        k * snapped(p.input_rate, p.output_rate),
+    )
+
+
+def switch_crossing(current: Provider, other: Provider, s: Scenario) -> float | None:
+    """Input share, any, at which the lines of ``current`` and ``other`` cross
+    (differences snapped); None when they are parallel."""
+    a_c, b_c = switch_line(current, s)
+    a_o, b_o = switch_line(other, s)
     run = snapped(b_o, b_c)
     if run == 0:
         return None
-    x = snapped(a_c, a_o) / run
-    if not -SHARE_EDGE <= x <= 1 + SHARE_EDGE:
+    return snapped(a_c, a_o) / run
+
+
+def switch_share(current: Provider, other: Provider, s: Scenario) -> float | None:
+    """Input share at which ``other`` costs the same as ``current``, or None:
+    the crossing (:func:`switch_crossing`) when it is within 0-1, a crossing
+    within :data:`SHARE_EDGE` of 0 or 1 taken as at it."""
+    x = switch_crossing(current, other, s)
+    if x is None or not -SHARE_EDGE <= x <= 1 + SHARE_EDGE:
         return None
-    return min(1.0, max(0.0, x))  # within SHARE_EDGE of 0 or 1: at it
+    return min(1.0, max(0.0, x))
 
 
 def forecast_volume(s: Scenario, month: int) -> float:
@@ -288,24 +307,6 @@ def multiplier(p: Provider, s: Scenario, base: Scenario) -> float | None:
     if denominator == 0:
         return None
     return monthly_cost(p, s, s.base_tokens) / denominator
-
-
-#: Two numbers closer than this, relative to each, are one number to a
-#: spreadsheet's exact MATCH and "=" (LibreOffice's approxEqual is 2^-48;
-#: Gnumeric agrees on the cases tests/data/decimal-half-ties.yaml holds).
-MATCH_EQUAL = 2.0**-48
-
-
-def engine_equal(a: float, b: float) -> bool:
-    """Whether ``MATCH(a, ..., 0)`` finds a cell holding ``b``: the two are
-    equal, or differ by less than :data:`MATCH_EQUAL` of each (a few binary
-    digits, as costs computed along different paths do)."""
-    if a == b:
-        return True
-    if a == 0 or b == 0:
-        return False
-    gap = abs(a - b)
-    return gap < abs(a) * MATCH_EQUAL and gap < abs(b) * MATCH_EQUAL
 
 
 def is_close(a: float, b: float, rel: float = 1e-9) -> bool:
